@@ -1,0 +1,1 @@
+"""loglane: non-blocking, loss-free logging for Python."""

@@ -1,0 +1,5 @@
+import sys
+
+from loglane.cli import main
+
+sys.exit(main())

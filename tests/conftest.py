@@ -1,0 +1,48 @@
+"""Shared fixtures: real services, and the rule that CI never skips them.
+
+Where RabbitMQ or PostgreSQL is not running (a laptop), their tests skip with a reason.
+`.ci/run` sets LOGLANE_REQUIRE_SERVICES=1, which turns that skip into a failure, so a CI run
+can never pass by skipping the shipping tests.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+RABBITMQ_HOST = os.environ.get("LOGLANE_TEST_RABBITMQ_HOST", "127.0.0.1")
+RABBITMQ_PORT = int(os.environ.get("LOGLANE_TEST_RABBITMQ_PORT", "5672"))
+RABBITMQ_URL = f"amqp://guest:guest@{RABBITMQ_HOST}:{RABBITMQ_PORT}/%2F"
+POSTGRES_URL = os.environ.get("LOGLANE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip (or, in CI, fail) the calling test when the service does not answer."""
+    if _reachable(host, port):
+        return
+    reason = f"{name} is not reachable at {host}:{port}"
+    if os.environ.get("LOGLANE_REQUIRE_SERVICES"):
+        pytest.fail(f"{reason}, and LOGLANE_REQUIRE_SERVICES is set (CI must not skip)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def rabbitmq_url() -> str:
+    require_service("RabbitMQ", RABBITMQ_HOST, RABBITMQ_PORT)
+    return RABBITMQ_URL
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    return POSTGRES_URL
