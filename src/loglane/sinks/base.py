@@ -39,6 +39,9 @@ class Sink:
     max_level: int | None = None
     #: formats records for this sink; None means the logger's formatter
     formatter: Formatter | None = None
+    #: True: ``records`` may be plain tuples in ``Record``'s field order (index them; this saves
+    #: the writer building a ``Record`` per line). False (default): real ``Record`` objects.
+    raw_records: bool = False
 
     def __init__(
         self,
@@ -64,6 +67,10 @@ class Sink:
 
     def close(self) -> None:
         """Release resources; called once, after the last write."""
+
+    def after_fork_in_child(self) -> None:
+        """Called in a forked child before its first write: drop threads and connections
+        inherited from the parent (they are not the child's), keep what is safe to share."""
 
     def describe(self) -> str:
         """How error messages and stats name this sink."""
