@@ -26,7 +26,7 @@ from loglane.record import Record, level_name, parse_level
 Formatter = Callable[[Record], str]
 
 
-class SinkBacklogged(Exception):  # noqa: N818 - it is a signal, not an error kind
+class SinkBacklogged(Exception):
     """A write failed after part of the batch was written; the sink kept the rest."""
 
 

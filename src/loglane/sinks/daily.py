@@ -17,7 +17,7 @@ _NS = 1_000_000_000
 class DailyNames:
     """Maps record timestamps (ns since the epoch) to daily file paths, caching the current day."""
 
-    __slots__ = ("_start", "_end", "_path", "_prefix", "_suffix", "base", "utc")
+    __slots__ = ("_end", "_path", "_prefix", "_start", "_suffix", "base", "utc")
 
     def __init__(self, path: str | os.PathLike[str], *, utc: bool = False) -> None:
         base = os.path.abspath(os.fspath(path))

@@ -1,0 +1,249 @@
+"""Turning records into lines, on the writer thread.
+
+The default text line is ``[2026-11-22 10:12:54.796 my app INFO] message key=value``; the
+``[date time`` part is cached per second and the ``name LEVEL] `` part per (name, level), so
+formatting a record costs one ``%`` of its message and one f-string. Nothing here raises for a
+bad record: a message that cannot be formatted yields a line that says so.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from loglane.record import ExcInfo, Record, level_name
+
+_NS = 1_000_000_000
+_MS = 1_000_000
+
+
+def safe_repr(value: object) -> str:
+    try:
+        return repr(value)
+    except Exception as exc:  # a broken __repr__ must not lose the line
+        return f"<unrepresentable {type(value).__name__}: {type(exc).__name__}: {exc}>"
+
+
+def safe_str(value: object) -> str:
+    try:
+        return value if isinstance(value, str) else str(value)
+    except Exception as exc:  # a broken __str__ must not lose the line
+        return f"<unprintable {type(value).__name__}: {type(exc).__name__}: {exc}>"
+
+
+def render_message(msg: object, args: tuple[Any, ...]) -> str:
+    """``msg % args`` as stdlib logging does it, or a line saying why that failed."""
+    if not args:
+        return safe_str(msg)
+    # stdlib compatibility: log.info("%(user)s", {"user": ...}) formats with the mapping
+    fmt_args: Any = args[0] if len(args) == 1 and isinstance(args[0], Mapping) else args
+    try:
+        return str(str(msg) % fmt_args)
+    except Exception as exc:
+        return (
+            f"{safe_str(msg)} <loglane: message could not be formatted: "
+            f"{type(exc).__name__}: {safe_str(exc)}; args={safe_repr(args)}>"
+        )
+
+
+_BARE = re.compile(r"[^\s\"'=\\]+")
+
+
+def render_fields(fields: Mapping[str, Any]) -> str:
+    """`` key=value key2="two words"``: values quoted only when a reader would need it."""
+    parts = []
+    for key, value in fields.items():
+        text = value if type(value) is str else safe_str(value)
+        if not _BARE.fullmatch(text):
+            text = json.dumps(text, ensure_ascii=False)
+        parts.append(f" {key}={text}")
+    return "".join(parts)
+
+
+def render_exception(exc_info: ExcInfo) -> str:
+    try:
+        return "".join(traceback.format_exception(*exc_info)).rstrip("\n")
+    except Exception as exc:  # a broken exception object must not lose the line
+        return f"<loglane: traceback could not be formatted: {type(exc).__name__}: {exc}>"
+
+
+class TextFormatter:
+    """The default line, or a ``str.format`` template given as ``fmt``.
+
+    Template keys: ``{time}`` (``2026-11-22 10:12:54.796``), ``{iso}`` (ISO 8601 with offset),
+    ``{ts}`` (epoch seconds, float), ``{name}``, ``{level}``, ``{levelno}``, ``{message}``,
+    ``{fields}`` (the `` key=value`` text) and any field of the record by its key. A traceback
+    always follows the formatted line.
+    """
+
+    def __init__(self, fmt: str | None = None, *, utc: bool = False) -> None:
+        self.utc = utc
+        self.fmt = fmt
+        self._to_tm = time.gmtime if utc else time.localtime
+        self._sec = -1
+        self._sec_text = ""
+        self._heads: dict[tuple[str, int], str] = {}
+        if fmt is not None:
+            self._check_template(fmt)
+
+    def _check_template(self, fmt: str) -> None:
+        sample = dict(time="", iso="", ts=0.0, name="", level="", levelno=0, message="", fields="")
+        try:
+            fmt.format_map(_Fallback(sample))
+        except (ValueError, IndexError) as exc:
+            raise ValueError(f"invalid fmt {fmt!r}: {exc}") from None
+
+    def _second(self, sec: int) -> str:
+        tm = self._to_tm(sec)
+        self._sec = sec
+        self._sec_text = text = (
+            f"{tm.tm_year:04d}-{tm.tm_mon:02d}-{tm.tm_mday:02d} "
+            f"{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d}"
+        )
+        return text
+
+    def timestamp(self, ts_ns: int) -> str:
+        sec = ts_ns // _NS
+        text = self._sec_text if sec == self._sec else self._second(sec)
+        return f"{text}.{ts_ns // _MS % 1000:03d}"
+
+    def __call__(self, record: Record) -> str:
+        return self.format_batch((record,))[0]
+
+    def format_batch(self, records: Iterable[Sequence[Any]]) -> list[str]:
+        if self.fmt is not None:
+            return [self._template(r) for r in records]
+        out: list[str] = []
+        append = out.append
+        heads = self._heads
+        last_sec = self._sec
+        sec_text = self._sec_text
+        for level, ts, msg, args, fields, exc, name in records:
+            sec = ts // _NS
+            if sec != last_sec:
+                sec_text = self._second(sec)
+                last_sec = sec
+            head = heads.get((name, level))
+            if head is None:
+                head = heads[(name, level)] = f" {name} {level_name(level)}] "
+            if args:
+                try:
+                    msg = msg % args
+                except Exception:
+                    msg = render_message(msg, args)
+            line = f"[{sec_text}.{ts // _MS % 1000:03d}{head}{msg}"
+            if fields:
+                line += render_fields(fields)
+            if exc is not None:
+                line += "\n" + render_exception(exc)
+            append(line)
+        return out
+
+    def _template(self, record: Sequence[Any]) -> str:
+        level, ts, msg, args, fields, exc, name = record
+        values: dict[str, Any] = dict(fields) if fields else {}
+        values.update(
+            time=self.timestamp(ts),
+            iso=iso_time(ts, self.utc),
+            ts=ts / _NS,
+            name=name,
+            level=level_name(level),
+            levelno=level,
+            message=render_message(msg, args),
+            fields=render_fields(fields) if fields else "",
+        )
+        try:
+            line = self.fmt.format_map(_Fallback(values))  # type: ignore[union-attr]
+        except Exception as err:
+            line = f"{values['time']} {name} {values['level']} {values['message']} " + (
+                f"<loglane: fmt failed: {type(err).__name__}: {err}>"
+            )
+        if exc is not None:
+            line += "\n" + render_exception(exc)
+        return line
+
+
+class _Fallback(dict[str, Any]):
+    """Unknown template keys render as ``-`` instead of raising, like a missing field."""
+
+    def __missing__(self, key: str) -> str:
+        return "-"
+
+
+def iso_time(ts_ns: int, utc: bool) -> str:
+    sec, rem = divmod(ts_ns, _NS)
+    tm = time.gmtime(sec) if utc else time.localtime(sec)
+    off = tm.tm_gmtoff or 0
+    sign = "+" if off >= 0 else "-"
+    off = abs(off)
+    return (
+        f"{tm.tm_year:04d}-{tm.tm_mon:02d}-{tm.tm_mday:02d}T{tm.tm_hour:02d}:{tm.tm_min:02d}:"
+        f"{tm.tm_sec:02d}.{rem // 1000:06d}{sign}{off // 3600:02d}:{off % 3600 // 60:02d}"
+    )
+
+
+def _json_default(value: object) -> str:
+    return safe_str(value)
+
+
+class JsonFormatter:
+    """One JSON object per line: time, ts, level, logger, message, fields, exception."""
+
+    def __init__(self, *, utc: bool = False) -> None:
+        self.utc = utc
+
+    def __call__(self, record: Record) -> str:
+        return self.format_batch((record,))[0]
+
+    def format_batch(self, records: Iterable[Sequence[Any]]) -> list[str]:
+        out = []
+        for level, ts, msg, args, fields, exc, name in records:
+            obj: dict[str, Any] = {
+                "time": iso_time(ts, self.utc),
+                "ts": ts / _NS,
+                "level": level_name(level),
+                "logger": name,
+                "message": render_message(msg, args) if args else safe_str(msg),
+            }
+            if fields:
+                for key, value in fields.items():
+                    obj.setdefault(key, value)
+            if exc is not None:
+                obj["exception"] = render_exception(exc)
+            try:
+                out.append(json.dumps(obj, ensure_ascii=False, default=_json_default))
+            except Exception:  # e.g. circular structures in fields
+                obj = {k: (v if isinstance(v, str | int | float) else safe_repr(v))
+                       for k, v in obj.items()}
+                out.append(json.dumps(obj, ensure_ascii=False))
+        return out
+
+
+BatchFormatter = Callable[[Sequence[Sequence[Any]]], list[str]]
+
+
+def batch_formatter(formatter: Callable[[Record], str]) -> BatchFormatter:
+    """A formatter's batch form: its own ``format_batch`` or a loop over it."""
+    fast = getattr(formatter, "format_batch", None)
+    if fast is not None:
+        return fast  # type: ignore[no-any-return]
+
+    def loop(records: Sequence[Sequence[Any]]) -> list[str]:
+        out = []
+        for r in records:
+            try:
+                out.append(formatter(Record._make(r)))
+            except Exception as exc:
+                level, ts, msg, args, _f, _e, name = r
+                out.append(
+                    f"{iso_time(ts, False)} {name} {level_name(level)} "
+                    f"{render_message(msg, args)} <loglane: formatter failed: "
+                    f"{type(exc).__name__}: {safe_str(exc)}>"
+                )
+        return out
+
+    return loop

@@ -1,0 +1,368 @@
+"""The front: level check, time stamp, argument capture, enqueue. Nothing else happens here.
+
+The per-level methods are written out rather than delegating to ``log()``: one Python call
+less is a sixth of the log call's budget. Arguments of immutable types are kept as they are
+(formatting happens on the writer thread); anything else, a list or an object with its own
+``__str__``, is formatted here so the line shows its value at call time.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import decimal
+import enum
+import fractions
+import importlib
+import os
+import sys
+import threading
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import PurePath
+from queue import Empty
+from typing import Any
+
+from loglane.channel import Channel, RawRecord
+from loglane.clock import Clock, monotonic, now_ns
+from loglane.format import JsonFormatter, TextFormatter, render_message, safe_repr, safe_str
+from loglane.record import DEBUG, ERROR, INFO, WARNING, ExcInfo, parse_level
+from loglane.sinks.base import Formatter, Sink
+from loglane.sinks.console import ConsoleSink
+from loglane.sinks.file import FileSink
+from loglane.writer import get_writer
+
+DEFAULT_QUEUE_SIZE = 100_000
+_OFF = 1 << 30  # above every level: what a closed logger compares against
+
+# Types whose values cannot change after the call, so formatting can wait for the writer.
+# Exact types only: a subclass may carry a mutable __dict__ or a custom __str__.
+_IMMUTABLE = frozenset({
+    str, int, float, bool, type(None), bytes, complex, decimal.Decimal, fractions.Fraction,
+    datetime.datetime, datetime.date, datetime.time, datetime.timedelta, uuid.UUID,
+    range, frozenset,
+})
+
+
+def _immutable(value: object) -> bool:
+    cls = value.__class__
+    if cls in _IMMUTABLE or isinstance(value, enum.Enum | PurePath):
+        return True
+    if cls is tuple:
+        return all(_immutable(v) for v in value)  # type: ignore[attr-defined]
+    return False
+
+
+class Logger:
+    """A named logger writing through the process's background writer.
+
+    ``Logger("my app", "logs/app.log")`` writes ``logs/app-YYYY-MM-DD.log`` at ``file_level``
+    and above, ``stdout_level`` and above (below ``stderr_level``) to stdout, and
+    ``stderr_level`` and above to stderr; ``None`` turns any of them off.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        filepath: str | os.PathLike[str] | None = None,
+        *,
+        file_level: int | str | None = DEBUG,
+        stdout_level: int | str | None = INFO,
+        stderr_level: int | str | None = WARNING,
+        sinks: Iterable[Sink] = (),
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+        overflow: str = "drop",
+        block_timeout: float | None = 10.0,
+        clock: Clock | None = None,
+        utc: bool = False,
+        fmt: str | Formatter | None = None,
+        json: bool = False,
+        retention_days: int | None = None,
+        compress: bool = False,
+        socket: str | None = None,
+    ) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"logger name must be a str, not {type(name).__name__}")
+        formatter: Formatter
+        if json:
+            if fmt is not None:
+                raise ValueError("give either fmt or json=True, not both")
+            formatter = JsonFormatter(utc=utc)
+        elif fmt is None or isinstance(fmt, str):
+            formatter = TextFormatter(fmt, utc=utc)
+        elif callable(fmt):
+            formatter = fmt
+        else:
+            raise TypeError(f"fmt must be a str or a callable, not {type(fmt).__name__}")
+        all_sinks: list[Sink] = []
+        if filepath is not None and file_level is not None:
+            if socket is not None:
+                # Imported here: the daemon client is not needed by most programs.
+                daemon_sink: Any = importlib.import_module("loglane.daemon.sink").DaemonSink
+                all_sinks.append(daemon_sink(filepath, socket=socket, level=file_level, utc=utc))
+            else:
+                all_sinks.append(FileSink(filepath, level=file_level, utc=utc,
+                                          retention_days=retention_days, compress=compress))
+        out_max = None if stderr_level is None else parse_level(stderr_level)
+        if stdout_level is not None and (out_max is None or parse_level(stdout_level) < out_max):
+            all_sinks.append(ConsoleSink("stdout", level=stdout_level, max_level=out_max))
+        if stderr_level is not None:
+            all_sinks.append(ConsoleSink("stderr", level=stderr_level))
+        for sink in sinks:
+            if not isinstance(sink, Sink):
+                raise TypeError(f"sinks must be loglane Sink objects, got {sink!r}")
+            all_sinks.append(sink)
+        self.name = name
+        self._channel = ch = Channel(name, all_sinks, formatter, queue_size=queue_size,
+                                     overflow=overflow, block_timeout=block_timeout)
+        self._q = ch.queue
+        self._max = queue_size
+        self._clock: Clock = clock if clock is not None else now_ns
+        self._level = ch.min_level()
+        self._writer = get_writer()
+        self._close_lock = threading.Lock()
+        self._closed = False
+        self._writer.add(ch)
+
+    # -- the log calls ----------------------------------------------------------------------
+
+    def debug(self, msg: object, /, *args: Any, **fields: Any) -> None:
+        if self._level > 10:
+            return
+        if fields or msg.__class__ is not str:
+            return self._slow(10, msg, args, fields)
+        for a in args:
+            if a.__class__ not in _IMMUTABLE:
+                return self._slow(10, msg, args, fields)
+        q = self._q
+        if len(q) >= self._max:
+            return self._full((10, self._clock(), msg, args, None, None, self.name))
+        q.append((10, self._clock(), msg, args, None, None, self.name))
+        if self._writer.sleeping:
+            self._writer.wake()
+
+    def info(self, msg: object, /, *args: Any, **fields: Any) -> None:
+        if self._level > 20:
+            return
+        if fields or msg.__class__ is not str:
+            return self._slow(20, msg, args, fields)
+        for a in args:
+            if a.__class__ not in _IMMUTABLE:
+                return self._slow(20, msg, args, fields)
+        q = self._q
+        if len(q) >= self._max:
+            return self._full((20, self._clock(), msg, args, None, None, self.name))
+        q.append((20, self._clock(), msg, args, None, None, self.name))
+        if self._writer.sleeping:
+            self._writer.wake()
+
+    def warning(self, msg: object, /, *args: Any, **fields: Any) -> None:
+        if self._level <= 30:
+            self._slow(30, msg, args, fields)
+
+    warn = warning
+
+    def error(self, msg: object, /, *args: Any, **fields: Any) -> None:
+        if self._level <= 40:
+            self._slow(40, msg, args, fields)
+
+    def critical(self, msg: object, /, *args: Any, **fields: Any) -> None:
+        if self._level <= 50:
+            self._slow(50, msg, args, fields)
+
+    fatal = critical
+
+    def exception(self, msg: object, /, *args: Any, **fields: Any) -> None:
+        """ERROR with the exception being handled; its traceback follows the line."""
+        if self._level <= 40:
+            fields.setdefault("exc_info", True)
+            self._slow(40, msg, args, fields)
+
+    def log(self, level: int | str, msg: object, /, *args: Any, **fields: Any) -> None:
+        try:
+            lvl = level if type(level) is int else parse_level(level)
+        except ValueError as exc:
+            lvl = ERROR
+            fields["loglane_error"] = str(exc)
+        if self._level <= lvl:
+            self._slow(lvl, msg, args, fields)
+
+    def is_enabled_for(self, level: int | str) -> bool:
+        return self._level <= parse_level(level)
+
+    # -- capture: everything beyond the plain fast path ---------------------------------
+
+    def _slow(self, level: int, msg: object, args: tuple[Any, ...], fields: dict[str, Any]) -> None:
+        try:
+            ts = self._clock()
+            exc: ExcInfo | None = None
+            if fields:
+                exc = _pop_exc_info(fields)
+                if fields:
+                    fields = _capture_fields(fields)
+                fields_or_none: dict[str, Any] | None = fields or None
+            else:
+                fields_or_none = None
+            if msg.__class__ is not str or not all(map(_immutable, args)):
+                # Format now: the line must show the values as they are at call time.
+                msg, args = render_message(msg, args), ()
+            self._enqueue((level, ts, msg, args, fields_or_none, exc, self.name))
+        except Exception as err:  # never raise into the application
+            self._enqueue((ERROR, now_ns(), "loglane could not capture a log call: %s",
+                           (f"{type(err).__name__}: {safe_str(err)}",), None, None, self.name))
+
+    def _enqueue(self, rec: RawRecord) -> None:
+        q = self._q
+        if len(q) >= self._max:
+            return self._full(rec)
+        q.append(rec)
+        if self._writer.sleeping:
+            self._writer.wake()
+
+    def _full(self, rec: RawRecord) -> None:
+        ch = self._channel
+        writer = self._writer
+        if not ch.block or writer.on_writer_thread():
+            ch.count_drop()
+            return
+        timeout = ch.block_timeout
+        deadline = None if timeout is None else monotonic() + timeout
+        q = self._q
+        writer.wake()
+        while len(q) >= self._max:
+            if self._level == _OFF:
+                return
+            wait = 0.05 if deadline is None else min(0.05, deadline - monotonic())
+            if wait <= 0:
+                ch.count_drop()
+                return
+            ch.space_waiters += 1
+            try:
+                ch.space.get(timeout=wait)
+            except Empty:
+                pass
+            finally:
+                ch.space_waiters -= 1
+        q.append(rec)
+        if writer.sleeping:
+            writer.wake()
+
+    # -- sinks, stats, stopping -----------------------------------------------------------
+
+    @property
+    def sinks(self) -> tuple[Sink, ...]:
+        return self._channel.sinks
+
+    def add_sink(self, sink: Sink) -> None:
+        if not isinstance(sink, Sink):
+            raise TypeError(f"expected a loglane Sink, got {sink!r}")
+        ch = self._channel
+        self._set_states((*ch.states, ch.state_for(sink)))
+
+    def remove_sink(self, sink: Sink) -> None:
+        """Stop giving records to ``sink``; it is flushed and closed before this returns."""
+        ch = self._channel
+        states = tuple(st for st in ch.states if st.sink is not sink)
+        if len(states) == len(ch.states):
+            raise ValueError(f"{sink!r} is not a sink of logger {self.name!r}")
+        self._set_states(states)
+
+    def _set_states(self, states: tuple[Any, ...]) -> None:
+        ch = self._channel
+        if self._closed:
+            raise RuntimeError(f"logger {self.name!r} is closed")
+        done = threading.Event()
+        if self._writer.on_writer_thread():
+            self._writer._control(("sinks", ch, states, done))
+        else:
+            self._writer.request("sinks", ch, states, done)
+            done.wait()
+        self._level = ch.min_level()
+
+    def stats(self) -> dict[str, Any]:
+        """Counters: enqueued, written, dropped, errors, queued, and per sink."""
+        return self._channel.stats()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Return once everything logged before the call is written and flushed."""
+        return self._writer.barrier(timeout)
+
+    def close(self, drain: bool = True, timeout: float | None = None) -> bool:
+        """Stop this logger.
+
+        ``drain=True``: return once every accepted record is written and flushed and the
+        sinks are closed. ``drain=False``: discard what is still queued and return at once;
+        the writer closes the sinks. Idempotent and safe from any thread; log calls made
+        after it are ignored.
+        """
+        ch = self._channel
+        with self._close_lock:
+            first = not self._closed
+            self._closed = True
+            self._level = _OFF
+        if first:
+            if not drain:
+                discarded = 0
+                try:
+                    while True:
+                        ch.queue.popleft()
+                        discarded += 1
+                except IndexError:
+                    pass
+                ch.discarded += discarded
+            writer = self._writer
+            if writer.on_writer_thread():
+                writer._control(("close", ch, drain, None))
+                return True
+            writer.request("close", ch, drain, None)
+        if not drain or self._writer.on_writer_thread():
+            return True
+        return ch.closed.wait(timeout) if timeout is not None else _wait(ch.closed)
+
+    def __enter__(self) -> Logger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<loglane.Logger {self.name!r} sinks={list(self.sinks)!r}>"
+
+
+def _wait(event: threading.Event) -> bool:
+    # Wait in slices so a KeyboardInterrupt in the main thread is not held up.
+    while not event.wait(0.5):
+        pass
+    return True
+
+
+def _pop_exc_info(fields: dict[str, Any]) -> ExcInfo | None:
+    value = fields.pop("exc_info", None)
+    fields.pop("stack_info", None)
+    if not value:
+        return None
+    if isinstance(value, BaseException):
+        return (type(value), value, value.__traceback__)
+    if isinstance(value, tuple) and len(value) == 3 and value[0] is not None:
+        return value
+    info = sys.exc_info()
+    return info if info[0] is not None else None
+
+
+def _capture_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    for key, value in fields.items():
+        if not _immutable(value):
+            fields[key] = _snapshot(value)
+    return fields
+
+
+def _snapshot(value: object) -> object:
+    """A field's value as it is now: containers deep-copied (JSON keeps their shape), other
+    objects turned into their text."""
+    if isinstance(value, Mapping | list | set | tuple):
+        try:
+            return copy.deepcopy(value)
+        except Exception:
+            return safe_repr(value)
+    return safe_str(value)
+

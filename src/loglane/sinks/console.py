@@ -1,0 +1,82 @@
+"""Lines to a text stream: stdout and stderr by name (looked up at write time, so a replaced
+``sys.stdout`` is honoured) or any object with ``write``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from loglane.sinks.base import Formatter, Sink, SinkBacklogged
+
+
+class ConsoleSink(Sink):
+    raw_records = True
+
+    def __init__(
+        self,
+        stream: TextIO | str = "stderr",
+        level: int | str = 0,
+        max_level: int | str | None = None,
+        formatter: Formatter | None = None,
+    ) -> None:
+        super().__init__(level, max_level, formatter)
+        if isinstance(stream, str):
+            if stream not in ("stdout", "stderr"):
+                raise ValueError(f"stream must be 'stdout', 'stderr' or a stream, not {stream!r}")
+        elif not callable(getattr(stream, "write", None)):
+            raise TypeError(f"stream must have a write() method, got {stream!r}")
+        self.stream = stream
+
+    def _stream(self) -> TextIO:
+        if isinstance(self.stream, str):
+            found: TextIO | None = getattr(sys, self.stream)
+            if found is None:  # pythonw, or closed by the application
+                raise OSError(f"sys.{self.stream} is None")
+            return found
+        return self.stream
+
+    def write(self, records: Sequence[Any], lines: Sequence[str]) -> None:
+        self._stream().write("\n".join(lines) + "\n")
+
+    def flush(self) -> None:
+        self._stream().flush()
+
+    def describe(self) -> str:
+        name = self.stream if isinstance(self.stream, str) else type(self.stream).__name__
+        return f"ConsoleSink({name})"
+
+
+class CallableSink(Sink):
+    """Calls ``fn(line)`` for each formatted line (no trailing newline)."""
+
+    raw_records = True
+
+    def __init__(
+        self,
+        fn: Any,
+        level: int | str = 0,
+        max_level: int | str | None = None,
+        formatter: Formatter | None = None,
+    ) -> None:
+        if not callable(fn):
+            raise TypeError(f"CallableSink needs a callable, got {fn!r}")
+        super().__init__(level, max_level, formatter)
+        self.fn = fn
+        self._rest: list[str] = []  # lines not yet taken when fn last raised
+
+    def write(self, records: Sequence[Any], lines: Sequence[str]) -> None:
+        # Resume after the line that failed, so a retry gives no line twice.
+        if self._rest:
+            lines = [*self._rest, *lines]
+            self._rest = []
+        fn = self.fn
+        for i, line in enumerate(lines):
+            try:
+                fn(line)
+            except Exception as exc:
+                self._rest = list(lines[i:])
+                raise SinkBacklogged(f"{len(self._rest)} line(s) waiting") from exc
+
+    def describe(self) -> str:
+        return f"CallableSink({getattr(self.fn, '__qualname__', repr(self.fn))})"

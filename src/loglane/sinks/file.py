@@ -1,0 +1,234 @@
+"""Daily files: ``FileSink("logs/app.log")`` writes ``logs/app-YYYY-MM-DD.log``.
+
+Descriptors are shared per path across the whole process (however many loggers and sinks name
+the same file, there is one open descriptor), opened ``O_APPEND`` so that other processes
+appending too never overwrite us, and written with ``os.write`` (no Python buffer: a batch is
+on its way to the disk when ``write`` returns, and a forked child inherits nothing half-done).
+Before each batch the sink checks that the path still names the open file, so a file deleted
+or moved away by another tool is created again.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from loglane.format import safe_str
+from loglane.record import parse_level
+from loglane.sinks.base import Formatter, Sink, SinkBacklogged
+from loglane.sinks.daily import DailyNames
+from loglane.sinks.housekeeping import Housekeeper
+
+_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+
+
+class _Shared:
+    """One open descriptor for a path, shared by every sink that writes it."""
+
+    __slots__ = ("fd", "ino", "path", "users")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.fd = -1
+        self.ino: tuple[int, int] = (0, 0)
+        self.users = 0
+        self.open()
+
+    def open(self) -> None:
+        fd = os.open(self.path, _FLAGS, 0o644)
+        st = os.fstat(fd)
+        if self.fd >= 0:
+            os.close(self.fd)
+        self.fd, self.ino = fd, (st.st_dev, st.st_ino)
+
+    def ensure_current(self) -> None:
+        """Reopen when the path no longer names our file (deleted, moved, replaced)."""
+        try:
+            st = os.stat(self.path)
+            if (st.st_dev, st.st_ino) == self.ino:
+                return
+        except FileNotFoundError:
+            pass
+        self.open()
+
+
+class _Registry:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._files: dict[str, _Shared] = {}
+
+    def acquire(self, path: str) -> _Shared:
+        with self._lock:
+            shared = self._files.get(path)
+            if shared is None:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                shared = self._files[path] = _Shared(path)
+            shared.users += 1
+            return shared
+
+    def release(self, shared: _Shared) -> None:
+        with self._lock:
+            shared.users -= 1
+            if shared.users <= 0:
+                self._files.pop(shared.path, None)
+                try:
+                    os.close(shared.fd)
+                except OSError:
+                    pass
+
+    def is_open(self, path: str) -> bool:
+        with self._lock:
+            return path in self._files
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._files)
+
+
+FILES = _Registry()
+
+
+class FileSink(Sink):
+    """Append records to daily files named from each record's own timestamp."""
+
+    raw_records = True
+    OPEN_DAYS = 2  # the current day and the one before, for records written late
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        level: int | str = 0,
+        *,
+        utc: bool = False,
+        retention_days: int | None = None,
+        compress: bool = False,
+        formatter: Formatter | None = None,
+    ) -> None:
+        super().__init__(parse_level(level), None, formatter)
+        if retention_days is not None and (
+            not isinstance(retention_days, int) or retention_days < 1
+        ):
+            raise ValueError(f"retention_days must be a positive int or None, not "
+                             f"{retention_days!r}")
+        self.names = DailyNames(path, utc=utc)
+        self.retention_days = retention_days
+        self.compress = compress
+        _check_directory(os.path.dirname(self.names.base))
+        self._open: dict[str, _Shared] = {}  # daily path -> shared descriptor, oldest first
+        self._backlog: list[tuple[_Shared | str, bytes]] = []
+        self._newest_day = ""
+
+    # -- writer thread ------------------------------------------------------------------
+
+    def write(self, records: Sequence[Any], lines: Sequence[str]) -> None:
+        if self._backlog:
+            self._write_backlog()
+        names = self.names
+        stamps = [r[1] for r in records]
+        path = names.path_for(min(stamps))
+        if names.path_for(max(stamps)) == path:  # days are contiguous: all in one file
+            self._append(path, lines)
+            return
+        groups: dict[str, list[str]] = {}
+        for rec, line in zip(records, lines, strict=True):
+            groups.setdefault(names.path_for(rec[1]), []).append(line)
+        for path in sorted(groups):
+            self._append(path, groups[path])
+
+    def _append(self, path: str, lines: Sequence[str]) -> None:
+        data = ("\n".join(lines) + "\n").encode("utf-8", "backslashreplace")
+        shared = self._open.get(path)
+        try:
+            if shared is None:
+                shared = self._take(path)
+            else:
+                shared.ensure_current()
+        except OSError as exc:
+            self._backlog.append((path, data))
+            raise SinkBacklogged(str(exc)) from exc
+        self._write_all(shared, data)
+
+    def _write_all(self, shared: _Shared, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(shared.fd, view)
+            except InterruptedError:
+                continue
+            except OSError as exc:
+                # Keep what was not written; the next call writes it first, nothing twice.
+                self._backlog.append((shared, bytes(view)))
+                raise SinkBacklogged(str(exc)) from exc
+            view = view[n:]
+
+    def _write_backlog(self) -> None:
+        pending, self._backlog = self._backlog, []
+        for i, (target, data) in enumerate(pending):
+            try:
+                if isinstance(target, str):
+                    shared = self._open.get(target) or self._take(target)
+                else:
+                    shared = target
+                    shared.ensure_current()
+            except OSError as exc:
+                self._backlog = pending[i:]
+                raise SinkBacklogged(str(exc)) from exc
+            try:
+                self._write_all(shared, data)
+            except SinkBacklogged:
+                self._backlog += pending[i + 1 :]
+                raise
+
+    def _take(self, path: str) -> _Shared:
+        shared = FILES.acquire(path)
+        self._open[path] = shared
+        while len(self._open) > self.OPEN_DAYS:
+            oldest = min(self._open)  # names sort by date
+            FILES.release(self._open.pop(oldest))
+        day = path[len(self.names.pattern_parts()[0]):][:10]
+        if day > self._newest_day:
+            self._newest_day = day
+            self._housekeep()
+        return shared
+
+    def _housekeep(self) -> None:
+        if self.retention_days is None and not self.compress:
+            return
+        prefix, suffix = self.names.pattern_parts()
+        Housekeeper.get().submit(prefix, suffix, self._newest_day, self.retention_days,
+                                 self.compress, FILES.is_open)
+
+    def flush(self) -> None:
+        if self._backlog:
+            self._write_backlog()
+
+    def close(self) -> None:
+        try:
+            if self._backlog:
+                self._write_backlog()
+        finally:
+            for shared in self._open.values():
+                FILES.release(shared)
+            self._open.clear()
+
+    def describe(self) -> str:
+        return f"FileSink({self.names.base!r})"
+
+
+def _check_directory(directory: str) -> None:
+    """Fail at construction, clearly, when the directory cannot be created or written."""
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except FileExistsError:
+        raise ValueError(f"cannot create log directory {directory!r}: a file is in the way")\
+            from None
+    except NotADirectoryError:
+        raise ValueError(f"cannot create log directory {directory!r}: a part of the path is a "
+                         f"file, not a directory") from None
+    except OSError as exc:
+        raise ValueError(f"cannot create log directory {directory!r}: "
+                         f"{safe_str(exc.strerror or exc)}") from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise ValueError(f"log directory {directory!r} is not writable (permission denied)")

@@ -1,0 +1,407 @@
+"""The one background writer thread per process: drains every channel, formats, fans out.
+
+Loop: take the pending control requests, drain each channel up to what it held at that moment
+(in batches), hand each batch to the sinks that take its levels, flush, then answer the
+control requests (a drain barrier is answered only once everything enqueued before it has
+been written). With nothing to do it sleeps; the log call wakes it only when the ``sleeping``
+flag is up, so a busy writer costs the caller one attribute read.
+
+Sink failures never leave this module: they are counted, reported on stderr at most once per
+``REPORT_INTERVAL`` per sink, and retried with exponential back-off while the records wait in
+a bounded per-sink buffer.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from queue import Empty, SimpleQueue
+from typing import Any
+
+from loglane.channel import Channel, RawRecord, SinkState
+from loglane.clock import monotonic, now_ns
+from loglane.format import safe_str
+from loglane.record import WARNING, Record
+from loglane.sinks.base import SinkBacklogged
+
+BATCH = 4096  # records per batch: big enough to amortise a write(), small enough to interleave
+HELD_LIMIT = 100_000  # records kept per failing sink before the oldest are given up
+BACKOFF_FIRST = 0.05
+BACKOFF_MAX = 5.0
+REPORT_INTERVAL = 10.0
+IDLE_WAIT = 0.5
+
+Control = tuple[Any, ...]
+
+
+def _stderr(text: str) -> None:
+    try:
+        stream = sys.stderr if sys.stderr is not None else sys.__stderr__
+        if stream is not None:
+            stream.write(text + "\n")
+            stream.flush()
+    except Exception:  # stderr closed or broken: nowhere left to say it
+        pass
+
+
+class Writer:
+    """Process-wide singleton (see ``get_writer``)."""
+
+    def __init__(self) -> None:
+        self.sleeping = True  # the first log call starts the thread through wake()
+        self.channels: tuple[Channel, ...] = ()
+        self._wake: SimpleQueue[None] = SimpleQueue()
+        self._ctrl: SimpleQueue[Control] = SimpleQueue()
+        self._lock = threading.Lock()  # guards channels and thread start
+        # Held by the writer around each cycle and by fork() around the fork, so a child never
+        # inherits a half-written batch.
+        self.cycle_lock = threading.RLock()
+        self._thread: threading.Thread | None = None
+        self.ident: int | None = None
+
+    # -- called from any thread -------------------------------------------------------------
+
+    def wake(self) -> None:
+        if self._thread is None:
+            self._start()
+        self._wake.put(None)  # SimpleQueue.put is reentrant: safe in a signal handler
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                thread = threading.Thread(target=self._run, name="loglane-writer", daemon=True)
+                self._thread = thread
+                thread.start()
+
+    def add(self, channel: Channel) -> None:
+        with self._lock:
+            self.channels = (*self.channels, channel)
+        self.wake()
+
+    def request(self, *item: Any) -> None:
+        self._ctrl.put(item)
+        self.wake()
+
+    def on_writer_thread(self) -> bool:
+        return threading.get_ident() == self.ident
+
+    def barrier(self, timeout: float | None = None) -> bool:
+        """Return once everything enqueued before the call is written and flushed."""
+        if self.on_writer_thread():
+            self._cycle()
+            return True
+        done = threading.Event()
+        self.request("barrier", done)
+        return _wait_with_progress(done, self, timeout)
+
+    # -- the writer thread ------------------------------------------------------------------
+
+    def _run(self) -> None:
+        self.ident = threading.get_ident()
+        while True:
+            try:
+                busy = self._cycle()
+            except BaseException as exc:  # a bug here must not kill logging for good
+                _stderr(f"loglane: writer error (continuing): {type(exc).__name__}: {exc}")
+                busy = False
+            if busy:
+                continue
+            self.sleeping = True
+            # Re-check after raising the flag: a record appended before the flag went up was
+            # appended without a wake-up, so it must be seen here.
+            if any(ch.queue for ch in self.channels) or not self._ctrl.empty():
+                self.sleeping = False
+                continue
+            try:
+                self._wake.get(timeout=self._idle_timeout())
+            except Empty:
+                pass
+            self.sleeping = False
+            try:
+                while True:
+                    self._wake.get_nowait()
+            except Empty:
+                pass
+
+    def _idle_timeout(self) -> float:
+        soonest = IDLE_WAIT
+        now = monotonic()
+        for ch in self.channels:
+            for st in ch.states:
+                if st.held_records or st.failing_since is not None:
+                    soonest = min(soonest, max(st.next_retry - now, 0.001))
+        return soonest
+
+    def _cycle(self) -> bool:
+        """One pass; True when it did any work."""
+        ctrl: list[Control] = []
+        try:
+            while True:
+                ctrl.append(self._ctrl.get_nowait())
+        except Empty:
+            pass
+        with self.cycle_lock:
+            busy = bool(ctrl)
+            for ch in self.channels:
+                n = len(ch.queue)
+                if n or ch.dropped != ch.dropped_reported:
+                    busy = True
+                    self._drain(ch, n)
+                elif any(st.held_records for st in ch.states):
+                    self._retry_held(ch)
+            for item in ctrl:
+                self._control(item)
+        return busy
+
+    def _drain(self, ch: Channel, n: int) -> None:
+        popleft = ch.queue.popleft
+        wrote = False
+        while n > 0:
+            take = min(n, BATCH)
+            try:
+                raw = [popleft() for _ in range(take)]
+            except IndexError:  # close(drain=False) emptied it under us
+                break
+            n -= take
+            ch.dequeued += take
+            self._deliver(ch, raw)
+            wrote = True
+            if ch.space_waiters:
+                for _ in range(ch.space_waiters):
+                    ch.space.put(None)
+        if ch.dropped != ch.dropped_reported:
+            dropped = ch.dropped - ch.dropped_reported
+            ch.dropped_reported = ch.dropped
+            note = (WARNING, now_ns(), "loglane dropped %d records: queue full (policy %s)",
+                    (dropped, "block" if ch.block else "drop"), None, None, ch.name)
+            self._deliver(ch, [note])
+            wrote = True
+        if wrote:
+            self._flush(ch)
+
+    def _deliver(self, ch: Channel, raw: list[RawRecord]) -> None:
+        lines_all: list[str] | None = None
+        levels = {r[0] for r in raw}
+        lo, hi = min(levels), max(levels)
+        for st in ch.states:
+            if st.closed:
+                continue
+            sink = st.sink
+            if sink.level <= lo and (sink.max_level is None or hi < sink.max_level):
+                recs = raw
+            else:
+                recs = [r for r in raw if sink.accepts(r[0])]
+                if not recs:
+                    continue
+            if st.batch_format is None:
+                if lines_all is None:
+                    lines_all = _format(ch.batch_format, raw)
+                if recs is raw:
+                    lines = lines_all
+                else:
+                    lines = [ln for r, ln in zip(raw, lines_all, strict=True) if sink.accepts(r[0])]
+            else:
+                lines = _format(st.batch_format, recs)
+            self._give(st, recs, lines)
+
+    def _give(self, st: SinkState, recs: list[RawRecord], lines: list[str]) -> None:
+        if st.held_records or st.failing_since is not None:
+            st.held_records.extend(recs)
+            st.held_lines.extend(lines)
+            excess = len(st.held_records) - HELD_LIMIT
+            if excess > 0:
+                del st.held_records[:excess]
+                del st.held_lines[:excess]
+                st.lost += excess
+            if monotonic() < st.next_retry:
+                return
+            recs, lines = st.held_records, st.held_lines
+            st.held_records, st.held_lines = [], []
+        self._write(st, recs, lines)
+
+    def _write(self, st: SinkState, recs: list[RawRecord], lines: list[str]) -> bool:
+        sink = st.sink
+        try:
+            if not st.started:
+                sink.start()
+                st.started = True
+            records: Any = recs if sink.raw_records else [Record._make(r) for r in recs]
+            sink.write(records, lines)
+        except SinkBacklogged as exc:
+            self._failed(st, exc.__cause__ or exc)
+            return False
+        except Exception as exc:
+            st.held_records[:0] = recs
+            st.held_lines[:0] = lines
+            self._failed(st, exc)
+            return False
+        if st.failing_since is not None:
+            _stderr(f"loglane: sink {sink.describe()} works again after {st.errors} errors "
+                    f"({monotonic() - st.failing_since:.1f} s)")
+            st.failing_since = None
+            st.backoff = 0.0
+            st.unreported = 0
+        return True
+
+    def _failed(self, st: SinkState, exc: BaseException) -> None:
+        now = monotonic()
+        st.errors += 1
+        st.unreported += 1
+        if st.failing_since is None:
+            st.failing_since = now
+        st.backoff = min(BACKOFF_MAX, st.backoff * 2 if st.backoff else BACKOFF_FIRST)
+        st.next_retry = now + st.backoff
+        if now - st.last_report >= REPORT_INTERVAL:
+            st.last_report = now
+            _stderr(
+                f"loglane: sink {st.sink.describe()} failed: {type(exc).__name__}: "
+                f"{safe_str(exc)} ({st.unreported} error(s) since last report, "
+                f"{len(st.held_records)} record(s) held, retrying in {st.backoff:.2f} s)"
+            )
+            st.unreported = 0
+
+    def _retry_held(self, ch: Channel) -> None:
+        now = monotonic()
+        wrote = False
+        for st in ch.states:
+            if st.held_records and not st.closed and now >= st.next_retry:
+                recs, lines = st.held_records, st.held_lines
+                st.held_records, st.held_lines = [], []
+                wrote = self._write(st, recs, lines) or wrote
+        if wrote:
+            self._flush(ch)
+
+    def _flush(self, ch: Channel) -> None:
+        for st in ch.states:
+            if st.started and not st.closed and st.failing_since is None:
+                try:
+                    st.sink.flush()
+                except Exception as exc:
+                    self._failed(st, exc)
+
+    def _close_state(self, st: SinkState, drain: bool) -> None:
+        if st.closed:
+            return
+        if drain and st.held_records:  # one last try, then say what is lost
+            recs, lines = st.held_records, st.held_lines
+            st.held_records, st.held_lines = [], []
+            if not self._write(st, recs, lines):
+                st.lost += len(st.held_records)
+                _stderr(f"loglane: sink {st.sink.describe()} still failing at close; "
+                        f"{len(st.held_records)} record(s) lost")
+                st.held_records, st.held_lines = [], []
+        st.closed = True
+        if st.started:
+            try:
+                st.sink.flush()
+                st.sink.close()
+            except Exception as exc:
+                _stderr(f"loglane: closing sink {st.sink.describe()} failed: "
+                        f"{type(exc).__name__}: {safe_str(exc)}")
+
+    def _control(self, item: Control) -> None:
+        kind = item[0]
+        if kind == "barrier":
+            item[1].set()
+        elif kind == "close":
+            _, ch, drain, done = item
+            for st in ch.states:
+                self._close_state(st, drain)
+            with self._lock:
+                self.channels = tuple(c for c in self.channels if c is not ch)
+            ch.closed.set()
+            if done is not None:
+                done.set()
+        elif kind == "sinks":
+            _, ch, states, done = item
+            keep = {id(st) for st in states}
+            for st in ch.states:
+                if id(st) not in keep:
+                    self._close_state(st, True)
+            ch.states = states
+            done.set()
+
+    # -- fork -------------------------------------------------------------------------------
+
+    def before_fork(self) -> None:
+        self.cycle_lock.acquire()
+
+    def after_fork_parent(self) -> None:
+        self.cycle_lock.release()
+
+    def after_fork_child(self) -> None:
+        self.cycle_lock.release()
+        # The parent's thread does not exist here; the parent writes what was queued.
+        self._thread = None
+        self.ident = None
+        self.sleeping = True
+        self._wake = SimpleQueue()
+        self._ctrl = SimpleQueue()
+        self._lock = threading.Lock()
+        for ch in self.channels:
+            ch.queue.clear()
+            ch.count_lock = threading.RLock()
+            ch.space = SimpleQueue()
+            ch.space_waiters = 0
+            ch.dequeued = ch.dropped = ch.dropped_reported = ch.discarded = 0
+            for st in ch.states:
+                st.held_records, st.held_lines = [], []
+                if st.started:
+                    try:
+                        st.sink.after_fork_in_child()
+                    except Exception as exc:
+                        _stderr(f"loglane: sink {st.sink.describe()} after fork: {exc!r}")
+
+
+def _format(fmt: Callable[[list[RawRecord]], list[str]], raw: list[RawRecord]) -> list[str]:
+    try:
+        return fmt(raw)
+    except Exception:  # a broken custom formatter: format one by one so only bad ones say so
+        out = []
+        for r in raw:
+            try:
+                out.append(fmt([r])[0])
+            except Exception as exc:
+                out.append(f"<loglane: formatter failed: {type(exc).__name__}: "
+                           f"{safe_str(exc)}; record={r!r}>")
+        return out
+
+
+def _wait_with_progress(done: threading.Event, writer: Writer, timeout: float | None) -> bool:
+    """Wait for ``done``; with timeout None, give up only when the writer stops progressing."""
+    if timeout is not None:
+        return done.wait(timeout)
+    last = -1
+    stalled_since = time.monotonic()
+    while not done.wait(1.0):
+        progress = sum(ch.dequeued for ch in writer.channels)
+        if progress != last:
+            last, stalled_since = progress, time.monotonic()
+        elif time.monotonic() - stalled_since > 30.0:
+            _stderr("loglane: the writer made no progress for 30 s; giving up waiting")
+            return False
+    return True
+
+
+_writer = Writer()
+
+
+def get_writer() -> Writer:
+    return _writer
+
+
+def _at_exit() -> None:
+    if _writer._thread is not None and _writer.channels:
+        _writer.barrier()
+
+
+atexit.register(_at_exit)
+os.register_at_fork(
+    before=_writer.before_fork,
+    after_in_parent=_writer.after_fork_parent,
+    after_in_child=_writer.after_fork_child,
+)
