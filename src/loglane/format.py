@@ -87,6 +87,7 @@ class TextFormatter:
         self._sec = -1
         self._sec_text = ""
         self._heads: dict[tuple[str, int], str] = {}
+        self._templates: dict[tuple[str, int, str], str] = {}
         if fmt is not None:
             self._check_template(fmt)
 
@@ -120,6 +121,11 @@ class TextFormatter:
         out: list[str] = []
         append = out.append
         heads = self._heads
+        # One `%` per record does the whole line: the template is the line's head followed by
+        # the message itself, so the message's own directives take the record's arguments.
+        templates = self._templates
+        if len(templates) > 4096:  # messages built at run time must not grow this forever
+            templates.clear()
         last_sec = self._sec
         sec_text = self._sec_text
         for level, ts, msg, args, fields, exc, name in records:
@@ -127,15 +133,22 @@ class TextFormatter:
             if sec != last_sec:
                 sec_text = self._second(sec)
                 last_sec = sec
-            head = heads.get((name, level))
-            if head is None:
-                head = heads[(name, level)] = f" {name} {level_name(level)}] "
             if args:
+                key = (msg, level, name)
+                template = templates.get(key)
+                if template is None:
+                    head = f" {name} {level_name(level)}] ".replace("%", "%%")
+                    template = templates[key] = "[%s.%03d" + head + msg
                 try:
-                    msg = msg % args
+                    line = template % (sec_text, ts // _MS % 1000, *args)
                 except Exception:
-                    msg = render_message(msg, args)
-            line = f"[{sec_text}.{ts // _MS % 1000:03d}{head}{msg}"
+                    line = f"[{sec_text}.{ts // _MS % 1000:03d} {name} {level_name(level)}] " \
+                        + render_message(msg, args)
+            else:
+                plain = heads.get((name, level))
+                if plain is None:
+                    plain = heads[(name, level)] = f" {name} {level_name(level)}] "
+                line = f"[{sec_text}.{ts // _MS % 1000:03d}{plain}{msg}"
             if fields:
                 line += render_fields(fields)
             if exc is not None:
