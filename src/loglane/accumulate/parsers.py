@@ -1,0 +1,243 @@
+"""Test-log text in, outcomes out. No I/O, no clock, never raises on bad input.
+
+Forms recognised, line by line (a line is classified by the first form that matches):
+
+* ``go test -v``: ``--- PASS: TestX (0.01s)`` / ``--- FAIL:`` / ``--- SKIP:``, subtests
+  (indented, ``TestX/sub``) counted as tests of their own;
+* TAP: ``ok 3 - name``, ``not ok 4 - name``; a ``# SKIP`` or ``# TODO`` directive makes it a
+  skip (TAP says a TODO test's failure is not a failure);
+* pytest verbose: ``path::test PASSED [ 10%]``; PASSED/XPASS/XFAIL pass (pytest itself does
+  not fail a run on them), FAILED/ERROR fail, SKIPPED skips. Summary lines that put the status
+  first (``FAILED path::test - msg``) repeat an earlier line and are not counted;
+* ``Test: <name>`` ... ``Result: PASS|FAIL``: a line containing ``Test: `` starts a test and
+  the next line containing ``Result: `` ends it. These two lines can arrive in different
+  messages, so they come out as *events* (start/result at a byte offset) and are paired here
+  when both are in the same text, or later by the store when they are not.
+
+A whole file (``whole=True``) that is JUnit XML is parsed as XML instead. Everything else is
+an unrecognised line; odd cases (a result with no test, a test with no result, a result that
+is neither pass nor fail, broken XML) are counted as anomalies.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from enum import StrEnum
+from itertools import pairwise
+
+
+class Status(StrEnum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    SKIP = "SKIP"
+
+
+START = "S"  # a `Test: ` line
+RESULT = "R"  # a `Result: ` line
+
+
+@dataclass(frozen=True)
+class Event:
+    """A `Test:` or `Result:` line that could not be paired inside its own text."""
+
+    offset: int  # position in the source; orders events across messages
+    kind: str  # START or RESULT
+    value: str  # the test's name, or a Status value (or "?" for an unreadable result)
+
+
+@dataclass
+class Parsed:
+    lines: int = 0
+    recognised: int = 0  # lines that were (part of) an outcome or event
+    outcomes: list[tuple[str, Status]] = field(default_factory=list)
+    anomalies: int = 0
+    #: lines mode only: the first and last event of the text, which may pair with events of
+    #: neighbouring messages (both are the same event when there is only one)
+    first: Event | None = None
+    last: Event | None = None
+    open_test: bool = False  # whole mode: the text ended inside a test
+
+
+_GO = re.compile(r"\s*--- (PASS|FAIL|SKIP): (\S+)")
+# TAP's test number is optional in the spec but always written in practice; requiring it keeps
+# prose such as "ok, retrying" from counting as a passed test.
+_TAP = re.compile(r"(not )?ok (\d+)\b\s*(?:-\s*)?([^#]*?)\s*(?:#\s*(\S+)(.*))?$")
+_PYTEST = re.compile(r"(\S+::\S+)\s+(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b")
+_PYTEST_STATUS = {
+    "PASSED": Status.PASS,
+    "XPASS": Status.PASS,
+    "XFAIL": Status.PASS,
+    "FAILED": Status.FAIL,
+    "ERROR": Status.FAIL,
+    "SKIPPED": Status.SKIP,
+}
+_RESULT_WORDS = {
+    "PASS": Status.PASS,
+    "PASSED": Status.PASS,
+    "OK": Status.PASS,
+    "FAIL": Status.FAIL,
+    "FAILED": Status.FAIL,
+    "ERROR": Status.FAIL,
+    "SKIP": Status.SKIP,
+    "SKIPPED": Status.SKIP,
+}
+# Markers that can only occur on a line we care about; found with str.find (C speed) so that
+# the many ordinary log lines between them cost nothing per line.
+_MARKERS = ("Test: ", "Result: ", "--- ", "::", "\nok", "\nnot ok")
+MAX_NAME = 500  # names longer than this are cut: a runaway line must not bloat the store
+
+
+def parse_text(text: str, *, whole: bool, source: str = "", base_offset: int = 0) -> Parsed:
+    """Classify every line of ``text``.
+
+    ``whole`` says the text is a complete source (a whole file): then every `Test:`/`Result:`
+    pair is resolved here, a leading result with no test is named after ``source``, and
+    JUnit XML is recognised. Otherwise the first and last events are returned for the store.
+    ``base_offset`` is the source offset of ``text``; event offsets are ``base_offset`` plus
+    the character index, which keeps them ordered and inside the message's byte range.
+    """
+    parsed = Parsed()
+    if not text:
+        return parsed
+    parsed.lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if whole and _looks_like_xml(text):
+        _parse_junit(text, parsed)
+        return parsed
+    events: list[Event] = []
+    for start in _candidate_lines(text):
+        end = text.find("\n", start)
+        if end < 0:
+            end = len(text)
+        _classify(text, start, end, base_offset, parsed, events)
+    _pair(events, parsed, whole=whole, source=source)
+    return parsed
+
+
+def _candidate_lines(text: str) -> list[int]:
+    """Start indices of the lines holding a marker, sorted and unique."""
+    starts: set[int] = set()
+    if text.startswith(("ok", "not ok")):
+        starts.add(0)
+    for marker in _MARKERS:
+        pos = text.find(marker)
+        while pos >= 0:
+            if marker[0] == "\n":
+                line_start = pos + 1
+            else:
+                line_start = text.rfind("\n", 0, pos) + 1
+            starts.add(line_start)
+            nxt = text.find("\n", pos + len(marker))
+            if nxt < 0:
+                break
+            pos = text.find(marker, nxt if marker[0] == "\n" else nxt + 1)
+    return sorted(starts)
+
+
+def _classify(
+    text: str, start: int, end: int, base: int, parsed: Parsed, events: list[Event]
+) -> None:
+    line = text[start:end].rstrip("\r")
+    # cheap substring gates before each regex: most candidate lines are `Test:`/`Result:`
+    m = _GO.match(line) if "--- " in line else None
+    if m:
+        _outcome(parsed, m.group(2), Status(m.group(1)))
+        return
+    m = _TAP.match(line) if line.startswith(("ok ", "not ok ")) else None
+    if m:
+        number, name, directive = m.group(2), m.group(3), (m.group(4) or "").upper()
+        name = name or f"test {number}"
+        if directive.startswith(("SKIP", "TODO")):
+            _outcome(parsed, name, Status.SKIP)
+        else:
+            _outcome(parsed, name, Status.FAIL if m.group(1) else Status.PASS)
+        return
+    m = _PYTEST.match(line.lstrip()) if "::" in line else None
+    if m:
+        _outcome(parsed, m.group(1), _PYTEST_STATUS[m.group(2)])
+        return
+    pos = line.find("Test: ")
+    if pos >= 0:
+        name = line[pos + 6 :].strip()[:MAX_NAME]
+        if name:
+            parsed.recognised += 1
+            events.append(Event(base + start + pos, START, name))
+            return
+    pos = line.find("Result: ")
+    if pos >= 0:
+        words = line[pos + 8 :].split()
+        status = _RESULT_WORDS.get(words[0].upper().rstrip(".,;:!")) if words else None
+        parsed.recognised += 1
+        events.append(Event(base + start + pos, RESULT, status.value if status else "?"))
+
+
+def _outcome(parsed: Parsed, name: str, status: Status) -> None:
+    parsed.recognised += 1
+    parsed.outcomes.append((name[:MAX_NAME], status))
+
+
+def _pair(events: list[Event], parsed: Parsed, *, whole: bool, source: str) -> None:
+    """Pair each result with the start right before it (no other event in between)."""
+    if not events:
+        return
+    for prev, cur in pairwise(events):
+        if cur.kind == RESULT and prev.kind == START:
+            _result(parsed, prev.value, cur.value)
+        elif cur.kind == RESULT:
+            parsed.anomalies += 1  # a second result for the same test
+        elif prev.kind == START:
+            parsed.anomalies += 1  # a test that never got its result
+    head, tail = events[0], events[-1]
+    if not whole:
+        parsed.first, parsed.last = head, tail
+        return
+    if head.kind == RESULT:
+        # "the first line of a shipped file names it": a file that is one test's log may
+        # carry only the result; the file's name is then the test's name
+        _result(parsed, source or "(unnamed)", head.value)
+    if tail.kind == START:
+        parsed.open_test = True
+        parsed.anomalies += 1
+
+
+def _result(parsed: Parsed, name: str, value: str) -> None:
+    if value == "?":
+        parsed.anomalies += 1
+    else:
+        parsed.outcomes.append((name, Status(value)))
+
+
+def resolve_pair(start: Event | None, result: Event) -> tuple[str, Status] | None:
+    """The outcome of a result whose closest preceding event is ``start`` (None: no event)."""
+    if start is None or start.kind != START or result.value == "?":
+        return None
+    return (start.value, Status(result.value))
+
+
+def _looks_like_xml(text: str) -> bool:
+    head = text.lstrip()[:2000]
+    return head.startswith("<") and ("<testsuite" in head or "<testcase" in head)
+
+
+def _parse_junit(text: str, parsed: Parsed) -> None:
+    try:
+        root = ET.fromstring(text)
+    except (ET.ParseError, ValueError, RecursionError):
+        parsed.anomalies += 1  # truncated or broken XML: all its lines stay unrecognised
+        return
+    for case in root.iter("testcase"):
+        name = case.get("name") or ""
+        if not name:
+            parsed.anomalies += 1
+            continue
+        cls = case.get("classname")
+        full = f"{cls}.{name}" if cls else name
+        tags = {child.tag for child in case}
+        if "failure" in tags or "error" in tags:
+            status = Status.FAIL
+        elif "skipped" in tags:
+            status = Status.SKIP
+        else:
+            status = Status.PASS
+        _outcome(parsed, full, status)

@@ -1,0 +1,371 @@
+"""Where accumulated outcomes live: SQLite (one machine) or PostgreSQL (many), same SQL.
+
+Exactly-once effect: :meth:`Store.add` writes a batch of messages' ids and their counts in
+ONE transaction; a message id already present (a redelivery, a re-sent message) contributes
+nothing. Callers acknowledge messages to the broker only after ``add`` returns.
+
+`Test:`/`Result:` pairs split across messages are not resolved at write time: each message
+stores at most two *edge events* (its first and last), and :func:`loglane.accumulate.summary`
+pairs neighbouring edges when it reads. A message that arrives late simply slots in between,
+so the summary is exact whatever the arrival order or the consumer that took each message.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from loglane.accumulate.parsers import Parsed, Status
+
+DEFAULT_STORE = "sqlite:///./loglane-results.db"
+FIRST, LAST = 1, 2  # acc_events.edge bits: first / last event of its message
+BUCKET = 60  # seconds per timeline bucket
+_RETRYABLE = ("DeadlockDetected", "SerializationFailure")
+
+
+class StoreError(Exception):
+    """The store cannot be opened or written; the message says why, on one line."""
+
+
+@dataclass
+class Contribution:
+    """One message (or file) ready to be committed."""
+
+    message_id: str
+    source: str  # the name people read (a path)
+    source_key: str  # the bytes' identity (path + inode): orders events across messages
+    seen: float  # epoch seconds: when the log was produced, as well as we know
+    parsed: Parsed
+
+
+class _Db(Protocol):
+    dialect: str
+
+    def begin(self) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+    def close(self) -> None: ...
+
+
+class _Sqlite:
+    dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        if path != ":memory:":
+            parent = os.path.dirname(os.path.abspath(path))
+            if not os.path.isdir(parent):
+                raise StoreError(f"store directory does not exist: {parent}")
+        try:
+            # autocommit mode: transactions are ours, BEGIN IMMEDIATE takes the write lock up
+            # front so two writers wait (busy timeout) instead of failing to upgrade a lock
+            self.conn = sqlite3.connect(path, timeout=60.0, isolation_level=None)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            # FULL: a commit is on disk before we ack the broker, even across a power cut
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.execute("PRAGMA busy_timeout=60000")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open SQLite store {path}: {exc}") from None
+
+    def begin(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class _Postgres:
+    dialect = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        try:
+            import psycopg
+        except ImportError:
+            raise StoreError(
+                "a postgresql:// store needs psycopg: pip install 'psycopg[binary]'"
+            ) from None
+        try:
+            self.conn = psycopg.connect(url, autocommit=False, connect_timeout=10)
+        except psycopg.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StoreError(f"cannot connect to PostgreSQL store: {first}") from None
+
+    @staticmethod
+    def _sql(sql: str) -> str:
+        return sql.replace("?", "%s")
+
+    def begin(self) -> None:
+        pass  # psycopg opens a transaction on the first statement
+
+    def commit(self) -> None:
+        self.conn.commit()
+
+    def rollback(self) -> None:
+        self.conn.rollback()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cur = self.conn.execute(self._sql(sql), params)
+        return cur.fetchall() if cur.description else []
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self.conn.cursor() as cur:
+            cur.executemany(self._sql(sql), rows)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS acc_messages (
+    message_id TEXT PRIMARY KEY, source TEXT NOT NULL, committed {real} NOT NULL);
+CREATE TABLE IF NOT EXISTS acc_tests (
+    name TEXT PRIMARY KEY, runs {int} NOT NULL, passes {int} NOT NULL, failures {int} NOT NULL,
+    skips {int} NOT NULL, first_seen {real} NOT NULL, last_seen {real} NOT NULL);
+CREATE TABLE IF NOT EXISTS acc_test_sources (
+    name TEXT NOT NULL, source TEXT NOT NULL, runs {int} NOT NULL, passes {int} NOT NULL,
+    failures {int} NOT NULL, skips {int} NOT NULL, PRIMARY KEY (name, source));
+CREATE TABLE IF NOT EXISTS acc_sources (
+    source TEXT PRIMARY KEY, messages {int} NOT NULL, lines {int} NOT NULL,
+    recognised {int} NOT NULL, anomalies {int} NOT NULL, passes {int} NOT NULL,
+    failures {int} NOT NULL, skips {int} NOT NULL, first_seen {real} NOT NULL,
+    last_seen {real} NOT NULL);
+CREATE TABLE IF NOT EXISTS acc_timeline (
+    bucket {int} PRIMARY KEY, passes {int} NOT NULL, failures {int} NOT NULL);
+CREATE TABLE IF NOT EXISTS acc_events (
+    source_key TEXT NOT NULL, pos {int} NOT NULL, source TEXT NOT NULL, edge {int} NOT NULL,
+    kind TEXT NOT NULL, value TEXT NOT NULL, seen {real} NOT NULL, PRIMARY KEY (source_key, pos))
+"""
+
+
+def _upserts(dialect: str) -> dict[str, str]:
+    lo, hi = ("MIN", "MAX") if dialect == "sqlite" else ("LEAST", "GREATEST")
+
+    def add(table: str, cols: Sequence[str]) -> str:
+        return ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in cols)
+
+    def seen(table: str) -> str:
+        return (
+            f"first_seen = {lo}({table}.first_seen, excluded.first_seen), "
+            f"last_seen = {hi}({table}.last_seen, excluded.last_seen)"
+        )
+
+    counts = ("runs", "passes", "failures", "skips")
+    src = ("messages", "lines", "recognised", "anomalies", "passes", "failures", "skips")
+    return {
+        "tests": "INSERT INTO acc_tests VALUES (?,?,?,?,?,?,?) ON CONFLICT (name) DO UPDATE SET "
+        + add("acc_tests", counts)
+        + ", "
+        + seen("acc_tests"),
+        "test_sources": "INSERT INTO acc_test_sources VALUES (?,?,?,?,?,?) "
+        "ON CONFLICT (name, source) DO UPDATE SET " + add("acc_test_sources", counts),
+        "sources": "INSERT INTO acc_sources VALUES (?,?,?,?,?,?,?,?,?,?) "
+        "ON CONFLICT (source) DO UPDATE SET "
+        + add("acc_sources", src)
+        + ", "
+        + seen("acc_sources"),
+        "timeline": "INSERT INTO acc_timeline VALUES (?,?,?) ON CONFLICT (bucket) DO UPDATE SET "
+        + add("acc_timeline", ("passes", "failures")),
+        "events": "INSERT INTO acc_events VALUES (?,?,?,?,?,?,?) "
+        "ON CONFLICT (source_key, pos) DO NOTHING",
+    }
+
+
+def _counts(status: Status) -> tuple[int, int, int, int]:
+    """(runs, passes, failures, skips) for one outcome; a skip is not a run."""
+    if status is Status.PASS:
+        return (1, 1, 0, 0)
+    if status is Status.FAIL:
+        return (1, 0, 1, 0)
+    return (0, 0, 0, 1)
+
+
+class Store:
+    """A results store opened from a URL: ``sqlite:///path``, a bare path, or
+    ``postgresql://...`` (put ``?options=-csearch_path%3Dschema`` in it for a schema)."""
+
+    def __init__(self, url: str = DEFAULT_STORE) -> None:
+        self.url = url
+        self.db: _Db
+        if url.startswith(("postgresql://", "postgres://")):
+            self.db = _Postgres(url)
+        elif url.startswith("sqlite://"):
+            path = url[len("sqlite://") :]
+            if not path.startswith("/"):
+                raise StoreError(
+                    f"bad SQLite URL {url!r}: use sqlite:///relative or sqlite:////abs"
+                )
+            self.db = _Sqlite(path[1:] or ":memory:")
+        elif "://" in url:
+            raise StoreError(f"unknown store URL {url!r}: use sqlite:///PATH or postgresql://...")
+        else:
+            self.db = _Sqlite(url)
+        self._sql = _upserts(self.db.dialect)
+        self._create()
+
+    def _create(self) -> None:
+        types = {"real": "REAL", "int": "INTEGER"}
+        if self.db.dialect == "postgresql":
+            types = {"real": "DOUBLE PRECISION", "int": "BIGINT"}
+        try:
+            self.db.begin()
+            if self.db.dialect == "postgresql":
+                # consumers starting together would race on CREATE TABLE IF NOT EXISTS
+                self.db.execute("SELECT pg_advisory_xact_lock(7310250)")
+            for stmt in _SCHEMA.format(**types).split(";"):
+                if stmt.strip():
+                    self.db.execute(stmt)
+            self.db.commit()
+        except Exception as exc:
+            self.db.rollback()
+            raise StoreError(f"cannot create the store's tables: {_one_line(exc)}") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def add(self, items: Sequence[Contribution]) -> int:
+        """Commit ``items`` in one transaction; returns how many were new (not seen before)."""
+        if not items:
+            return 0
+        for attempt in range(5):
+            try:
+                self.db.begin()
+                fresh = self._insert_ids(items)
+                self._write(fresh)
+                self.db.commit()
+                return len(fresh)
+            except Exception as exc:
+                self.db.rollback()
+                # concurrent PostgreSQL writers can deadlock on the shared counter rows;
+                # the transaction was rolled back whole, so doing it again is safe
+                if attempt < 4 and type(exc).__name__ in _RETRYABLE:
+                    time.sleep(0.05 * (attempt + 1))
+                    continue
+                raise StoreError(f"cannot write to the store: {_one_line(exc)}") from None
+        raise AssertionError("unreachable")
+
+    def _insert_ids(self, items: Sequence[Contribution]) -> list[Contribution]:
+        now = time.time()
+        returned: set[str] = set()
+        for chunk in _chunks(items, 500):
+            values = ",".join("(?,?,?)" for _ in chunk)
+            params = [v for c in chunk for v in (c.message_id, c.source, now)]
+            rows = self.db.execute(
+                f"INSERT INTO acc_messages VALUES {values} "
+                "ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
+                params,
+            )
+            returned.update(r[0] for r in rows)
+        fresh = []
+        for c in items:  # the same id twice in one batch: the first copy counts
+            if c.message_id in returned:
+                returned.discard(c.message_id)
+                fresh.append(c)
+        return fresh
+
+    def _write(self, items: Sequence[Contribution]) -> None:
+        tests: dict[str, list[Any]] = {}
+        pairs: dict[tuple[str, str], list[int]] = {}
+        sources: dict[str, list[Any]] = {}
+        timeline: dict[int, list[int]] = {}
+        events: list[tuple[Any, ...]] = []
+        for c in items:
+            p = c.parsed
+            src = sources.setdefault(c.source, [0, 0, 0, 0, 0, 0, 0, c.seen, c.seen])
+            src[0] += 1
+            src[1] += p.lines
+            src[2] += p.recognised
+            src[3] += p.anomalies
+            src[7], src[8] = min(src[7], c.seen), max(src[8], c.seen)
+            bucket = int(c.seen // BUCKET * BUCKET)
+            for name, status in p.outcomes:
+                runs, passes, failures, skips = _counts(status)
+                t = tests.setdefault(name, [0, 0, 0, 0, c.seen, c.seen])
+                t[0] += runs
+                t[1] += passes
+                t[2] += failures
+                t[3] += skips
+                t[4], t[5] = min(t[4], c.seen), max(t[5], c.seen)
+                ts = pairs.setdefault((name, c.source), [0, 0, 0, 0])
+                ts[0] += runs
+                ts[1] += passes
+                ts[2] += failures
+                ts[3] += skips
+                src[4] += passes
+                src[5] += failures
+                src[6] += skips
+                if runs:
+                    tl = timeline.setdefault(bucket, [0, 0])
+                    tl[0] += passes
+                    tl[1] += failures
+            edges: dict[int, list[Any]] = {}
+            for ev, bit in ((p.first, FIRST), (p.last, LAST)):
+                if ev is not None:
+                    row = edges.setdefault(
+                        ev.offset, [c.source_key, ev.offset, c.source, 0, ev.kind, ev.value, c.seen]
+                    )
+                    row[3] |= bit
+            events.extend(tuple(r) for r in edges.values())
+        # sorted keys: concurrent PostgreSQL writers lock shared rows in one order (no deadlock)
+        sql = self._sql
+        self.db.executemany(sql["tests"], [(k, *v) for k, v in sorted(tests.items())])
+        self.db.executemany(sql["test_sources"], [(*k, *v) for k, v in sorted(pairs.items())])
+        self.db.executemany(sql["sources"], [(k, *v) for k, v in sorted(sources.items())])
+        self.db.executemany(sql["timeline"], [(k, *v) for k, v in sorted(timeline.items())])
+        if events:
+            self.db.executemany(sql["events"], sorted(events))
+
+    def read(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every table's rows, read in one transaction so they agree with each other."""
+        tables = {
+            "tests": "SELECT * FROM acc_tests",
+            "test_sources": "SELECT * FROM acc_test_sources",
+            "sources": "SELECT * FROM acc_sources",
+            "timeline": "SELECT * FROM acc_timeline ORDER BY bucket",
+            "events": "SELECT * FROM acc_events ORDER BY source_key, pos",
+            "messages": "SELECT COUNT(*) FROM acc_messages",
+        }
+        try:
+            if self.db.dialect == "postgresql":
+                self.db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            else:
+                self.db.execute("BEGIN")
+            out = {name: self.db.execute(sql) for name, sql in tables.items()}
+            self.db.rollback()
+            return out
+        except Exception as exc:
+            self.db.rollback()
+            raise StoreError(f"cannot read the store: {_one_line(exc)}") from None
+
+
+def _chunks(items: Sequence[Contribution], size: int) -> Iterator[Sequence[Contribution]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
