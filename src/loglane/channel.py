@@ -37,6 +37,7 @@ class SinkState:
     unreported: int = 0  # errors since the last report on stderr
     held_records: list[RawRecord] = field(default_factory=list)
     held_lines: list[str] = field(default_factory=list)
+    backlogged: bool = False  # the sink raised SinkBacklogged: it holds data to write itself
     lost: int = 0  # records given up on (held buffer full, or still failing at close)
     closed: bool = False
 
@@ -73,6 +74,7 @@ class Channel:
         self.dequeued = 0
         self.dropped = 0
         self.dropped_reported = 0
+        self.drop_seen_at = 0.0  # when the writer first saw drops it has not reported yet
         self.discarded = 0  # thrown away by close(drain=False)
         self.count_lock = threading.RLock()
         # Callers blocked on a full queue (policy block) wait on tokens the writer puts here.

@@ -151,7 +151,7 @@ class Writer:
                 if n or ch.dropped != ch.dropped_reported:
                     busy = True
                     self._drain(ch, n)
-                elif any(st.held_records for st in ch.states):
+                elif any(st.held_records or st.backlogged for st in ch.states):
                     self._retry_held(ch)
             for item in ctrl:
                 self._control(item)
@@ -173,7 +173,14 @@ class Writer:
             if ch.space_waiters:
                 for _ in range(ch.space_waiters):
                     ch.space.put(None)
-        if ch.dropped != ch.dropped_reported:
+        # Say it after the records that were queued before the drops (queue empty), or at
+        # least every second under sustained overload.
+        if ch.dropped != ch.dropped_reported and not ch.drop_seen_at:
+            ch.drop_seen_at = monotonic()
+        if ch.dropped != ch.dropped_reported and (
+            not ch.queue or monotonic() - ch.drop_seen_at >= 1.0
+        ):
+            ch.drop_seen_at = 0.0
             dropped = ch.dropped - ch.dropped_reported
             ch.dropped_reported = ch.dropped
             note = (WARNING, now_ns(), "loglane dropped %d records: queue full (policy %s)",
@@ -232,6 +239,7 @@ class Writer:
             records: Any = recs if sink.raw_records else [Record._make(r) for r in recs]
             sink.write(records, lines)
         except SinkBacklogged as exc:
+            st.backlogged = True
             self._failed(st, exc.__cause__ or exc)
             return False
         except Exception as exc:
@@ -239,6 +247,7 @@ class Writer:
             st.held_lines[:0] = lines
             self._failed(st, exc)
             return False
+        st.backlogged = False
         if st.failing_since is not None:
             _stderr(f"loglane: sink {sink.describe()} works again after {st.errors} errors "
                     f"({monotonic() - st.failing_since:.1f} s)")
@@ -268,7 +277,7 @@ class Writer:
         now = monotonic()
         wrote = False
         for st in ch.states:
-            if st.held_records and not st.closed and now >= st.next_retry:
+            if (st.held_records or st.backlogged) and not st.closed and now >= st.next_retry:
                 recs, lines = st.held_records, st.held_lines
                 st.held_records, st.held_lines = [], []
                 wrote = self._write(st, recs, lines) or wrote
@@ -286,13 +295,14 @@ class Writer:
     def _close_state(self, st: SinkState, drain: bool) -> None:
         if st.closed:
             return
-        if drain and st.held_records:  # one last try, then say what is lost
+        if drain and (st.held_records or st.backlogged):  # one last try, then say what is lost
             recs, lines = st.held_records, st.held_lines
             st.held_records, st.held_lines = [], []
             if not self._write(st, recs, lines):
                 st.lost += len(st.held_records)
-                _stderr(f"loglane: sink {st.sink.describe()} still failing at close; "
-                        f"{len(st.held_records)} record(s) lost")
+                lost = f"{len(st.held_records)} record(s)" + (
+                    " and its own backlog" if st.backlogged else "")
+                _stderr(f"loglane: sink {st.sink.describe()} still failing at close; {lost} lost")
                 st.held_records, st.held_lines = [], []
         st.closed = True
         if st.started:

@@ -125,6 +125,8 @@ class FileSink(Sink):
     def write(self, records: Sequence[Any], lines: Sequence[str]) -> None:
         if self._backlog:
             self._write_backlog()
+        if not records:
+            return
         names = self.names
         stamps = [r[1] for r in records]
         path = names.path_for(min(stamps))
