@@ -1,0 +1,423 @@
+"""One file's path to disk through the daemon, with reconnection and a direct fallback.
+
+A ``Link`` is driven by exactly one thread (the logger's writer thread, or a ProxyFile's
+sender thread), which may block here; the application's threads never call it.
+
+What is never lost, and why (the acknowledgement reasoning, also in docs/daemon.md):
+
+* Bytes are kept in ``pending`` until ``send()`` hands them to the kernel. Bytes ``send()``
+  refused (EPIPE, reset) stay pending and go to the next connection.
+* The server answers ``OK`` before writing any data, and we send data only after ``OK``: a
+  connection that ends without ``OK`` wrote nothing, so all its data is still pending.
+* A stopping server shuts its read side, so our later sends fail (and stay pending) while it
+  reads and writes everything already queued to it; it then says how many bytes of an
+  unfinished line it kept back, and we resend exactly those. Restarting the daemon therefore
+  loses nothing and duplicates nothing.
+* Only a daemon that dies without answering (kill -9, crash) can lose what was in its socket
+  buffer (at most the socket's buffer size). Nothing is resent then: the daemon usually
+  read it already, and a duplicate would be as wrong as a loss.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import sys
+import time
+from collections.abc import Callable
+
+from loglane.daemon import protocol
+
+_FILE_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+_SEND_FLAGS = getattr(socket, "MSG_NOSIGNAL", 0)
+_SNDBUF = 1 << 20
+_BACKOFF_FIRST = 0.05
+_BACKOFF_MAX = 2.0
+_DONE, _BLOCKED, _LOST = object(), object(), object()
+
+
+class OpenRefused(Exception):
+    """The daemon answered the opening message with an error (permission, --root, ...)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.error = error
+
+
+def _say(message: str) -> None:
+    try:
+        sys.stderr.write(f"loglane: {message}\n")
+        sys.stderr.flush()
+    except Exception:  # stderr closed: nothing else to tell
+        pass
+
+
+class Link:
+    """Pending bytes for one file, and the connection (or direct descriptor) they go to."""
+
+    def __init__(
+        self,
+        path: bytes,
+        socket_path: str,
+        *,
+        fallback_after: float = 5.0,
+        buffer_limit: int = 4 << 20,
+        timeout: float = 2.0,
+        say: Callable[[str], None] = _say,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.path = path
+        self.name = os.fsdecode(path)
+        self.socket_path = socket_path
+        self.fallback_after = fallback_after
+        self.buffer_limit = buffer_limit
+        self.timeout = timeout
+        self.say = say
+        self.clock = clock
+        self.pending = bytearray()
+        self.sock: socket.socket | None = None
+        self.fd: int | None = None  # set while falling back to appending ourselves
+        self.dropped = 0  # bytes given up when neither the daemon nor the file would take them
+        self.last_error: Exception | None = None
+        self._poll: select.poll | None = None
+        self._replies = protocol.Replies()
+        self._tail = b""  # bytes sent on this connection after its last newline
+        self._rotated = False
+        self._down_since: float | None = None
+        self._next_attempt = 0.0
+        self._backoff = _BACKOFF_FIRST
+
+    # ---- the two entry points -----------------------------------------------------------
+
+    def write(self, data: bytes, *, wait: bool = False) -> None:
+        """Take ``data`` and pass on what can go now; with ``wait``, until all has gone.
+
+        Raises OpenRefused or OSError when the data can go nowhere (it stays pending, within
+        ``buffer_limit``); never blocks much longer than ``fallback_after``.
+        """
+        if data:
+            self.pending += data
+        self.pump(wait=wait or len(self.pending) > self.buffer_limit)
+
+    def pump(self, *, wait: bool) -> None:
+        if self.sock is not None and self._rotated:
+            self._reconnect_rotated()
+        # Twice: a connection found dead while sending is retried at once (a restarted
+        # daemon is usually listening again), then back-off applies.
+        for _ in range(2):
+            if self.sock is None and self.clock() >= self._next_attempt:
+                self._try_open(self.clock())
+            if self.sock is None:
+                break
+            self._send(wait)
+            if self.sock is not None or not self.pending:
+                break
+        if self.sock is None:
+            self._without_daemon(self.clock())
+
+    # ---- connecting ---------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Connect and open the file now, raising what went wrong (for ProxyFile's constructor)."""
+        self._open_connection()
+
+    def _try_open(self, now: float) -> None:
+        try:
+            self._open_connection()
+        except OpenRefused as exc:
+            if self.last_error is None or str(self.last_error) != str(exc):
+                self.say(f"the daemon at {self.socket_path} refused {self.name!r}: {exc}")
+            self.last_error = exc
+            self._went_down(now)
+        except OSError as exc:
+            self.last_error = exc
+            self._went_down(now)
+        else:
+            if self.fd is not None:
+                os.close(self.fd)
+                self.fd = None
+                self.say(f"daemon at {self.socket_path} is back; {self.name!r} goes through it")
+            self._down_since = None
+            self._backoff = _BACKOFF_FIRST
+            self.last_error = None
+
+    def _went_down(self, now: float) -> None:
+        if self._down_since is None:
+            self._down_since = now
+        self._next_attempt = now + self._backoff
+        self._backoff = min(self._backoff * 2, _BACKOFF_MAX)
+
+    def _open_connection(self) -> None:
+        message = protocol.open_message(self.path)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        try:
+            sock.settimeout(self.timeout)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SNDBUF)
+            sock.connect(self.socket_path)
+            sock.sendall(message)
+            replies = protocol.Replies()
+            while True:
+                data = sock.recv(4096)
+                if not data:
+                    raise ConnectionResetError(
+                        f"daemon at {self.socket_path} closed the connection"
+                    )
+                messages = replies.feed(data)
+                if messages:
+                    break
+            first = messages[0]
+            if first != protocol.OK[:-1]:
+                error = protocol.exception_for(first)
+                if protocol.parse_shutdown(first) is not None:
+                    raise ConnectionResetError(f"daemon at {self.socket_path} is stopping")
+                raise OpenRefused(error)
+            sock.setblocking(False)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+        self._poll = select.poll()
+        self._poll.register(sock, select.POLLIN)
+        self._replies = replies
+        self._tail = b""
+        self._rotated = False
+        for extra in messages[1:]:
+            self._message(extra)
+
+    # ---- sending ------------------------------------------------------------------------
+
+    def _send(self, wait: bool) -> None:
+        self._check_replies()
+        deadline = self.clock() + self.fallback_after
+        while self.sock is not None and self.pending:
+            sock = self.sock
+            status = self._send_some(sock)
+            if status is _LOST:
+                self._lost()
+                return
+            if status is _DONE:
+                return
+            if not wait:
+                return
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                self._stalled()
+                return
+            readable, _, _ = select.select([sock], [sock], [], remaining)
+            if readable:
+                self._check_replies()
+
+    def _send_some(self, sock: socket.socket) -> object:
+        sent = 0
+        status = _DONE
+        with memoryview(self.pending) as view:
+            total = len(view)
+            while sent < total:
+                try:
+                    sent += sock.send(view[sent:], _SEND_FLAGS)
+                except BlockingIOError:
+                    status = _BLOCKED
+                    break
+                except OSError:
+                    status = _LOST
+                    break
+        self._note_sent(sent)
+        del self.pending[:sent]
+        return status
+
+    def _note_sent(self, sent: int) -> None:
+        if not sent:
+            return
+        cut = self.pending.rfind(b"\n", 0, sent)
+        if cut < 0:
+            self._tail += bytes(self.pending[:sent])
+        else:
+            self._tail = bytes(self.pending[cut + 1 : sent])
+
+    def _stalled(self) -> None:
+        # Connected, but the daemon took nothing for fallback_after seconds (stopped, hung
+        # on a dead disk). Give up this connection: what we sent stays queued for the daemon,
+        # which will still write it if it recovers; the rest goes to the fallback.
+        self.say(f"daemon at {self.socket_path} took nothing for {self.fallback_after:g} s")
+        self._drop_connection()
+        now = self.clock()
+        self._down_since = now - self.fallback_after
+        self._next_attempt = now + _BACKOFF_MAX
+
+    # ---- what the server says -----------------------------------------------------------
+
+    def _check_replies(self) -> None:
+        if self.sock is None or self._poll is None or not self._poll.poll(0):
+            return
+        try:
+            data = self.sock.recv(4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._lost()
+            return
+        for message in self._replies.feed(data):
+            self._message(message)
+
+    def _message(self, message: bytes) -> None:
+        if message == protocol.ROTATED[:-1]:
+            self._rotated = True
+        elif message in (protocol.OK[:-1], protocol.BYE[:-1]):
+            pass
+        else:
+            self._lost(first=message)
+
+    def _lost(self, first: bytes | None = None) -> None:
+        """The connection ended (send failed, EOF, or the server's error): find out why."""
+        messages = [first] if first is not None else []
+        sock = self.sock
+        if sock is not None:
+            deadline = self.clock() + self.timeout
+            # A stopping server answers once it has written what we sent; wait for that.
+            while not messages or messages[-1] in (protocol.ROTATED[:-1], protocol.OK[:-1]):
+                remaining = deadline - self.clock()
+                if remaining <= 0 or not select.select([sock], [], [], remaining)[0]:
+                    break
+                try:
+                    data = sock.recv(4096)
+                except OSError:
+                    break
+                if not data:
+                    break
+                messages += self._replies.feed(data)
+        self._drop_connection()
+        self._went_down(self.clock())
+        self._next_attempt = self.clock()  # a restarting daemon is usually back at once
+        errors = [m for m in messages if m not in (protocol.ROTATED[:-1], protocol.OK[:-1])]
+        if not errors:
+            self.say(
+                f"connection to the daemon at {self.socket_path} for {self.name!r} was "
+                "lost without an answer; what it had not read yet may be lost"
+            )
+            return
+        unwritten = protocol.parse_shutdown(errors[0])
+        if unwritten is None:
+            self.say(
+                f"the daemon at {self.socket_path} failed {self.name!r}: "
+                f"{errors[0].decode('utf-8', 'backslashreplace')}"
+            )
+            return
+        if unwritten:
+            # The server kept back the unfinished line we had started; send it again whole.
+            self.pending[:0] = self._tail[-unwritten:]
+
+    def _drop_connection(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.sock = None
+        self._poll = None
+        self._tail = b""
+
+    def _reconnect_rotated(self) -> None:
+        # The file was renamed or deleted: finish this connection cleanly, then reopen the path.
+        self._send(wait=True)
+        if self.sock is not None and not self.pending:
+            self._goodbye(self.clock() + self.timeout)
+        self._rotated = False
+
+    # ---- without the daemon -------------------------------------------------------------
+
+    def _without_daemon(self, now: float) -> None:
+        if not self.pending:
+            return
+        down_for = now - (self._down_since if self._down_since is not None else now)
+        if self.fd is None and (
+            down_for >= self.fallback_after or len(self.pending) > self.buffer_limit
+        ):
+            self._start_fallback(down_for)
+        if self.fd is None:
+            return
+        try:
+            with memoryview(self.pending) as view:
+                done = 0
+                while done < len(view):
+                    done += os.write(self.fd, view[done:])
+            del self.pending[:]
+        except OSError:
+            self._bound()
+            raise
+
+    def _start_fallback(self, down_for: float) -> None:
+        try:
+            self.fd = os.open(self.path, _FILE_FLAGS, 0o666)
+        except OSError:
+            self._bound()
+            raise
+        reason = self.last_error or "unreachable"
+        self.say(
+            f"daemon at {self.socket_path} unavailable for {down_for:.1f} s ({reason}); "
+            f"appending to {self.name!r} directly until it is back"
+        )
+
+    def _bound(self) -> None:
+        """Give up the oldest whole lines beyond buffer_limit: nothing grows without bound."""
+        excess = len(self.pending) - self.buffer_limit
+        if excess <= 0:
+            return
+        cut = self.pending.find(b"\n", excess - 1)
+        cut = len(self.pending) if cut < 0 else cut + 1
+        del self.pending[:cut]
+        self.dropped += cut
+        self.say(
+            f"dropped {cut} bytes for {self.name!r}: neither the daemon nor the file takes them"
+        )
+
+    # ---- closing ------------------------------------------------------------------------
+
+    def close(self, timeout: float | None = None) -> bool:
+        """Send or write everything, wait for ``BYE``; True when all of it was confirmed."""
+        deadline = self.clock() + (self.timeout if timeout is None else timeout)
+        ok = False
+        try:
+            while self.pending and self.clock() < deadline:
+                self.pump(wait=True)
+                if self.pending and self.sock is None and self.fd is None:
+                    # Exiting: do not wait for fallback_after; write the file ourselves.
+                    self._start_fallback(0.0)
+            if self.sock is not None:
+                ok = self._goodbye(deadline) and not self.pending
+            else:
+                ok = not self.pending
+        except OSError as exc:
+            self.say(f"could not write {len(self.pending)} bytes to {self.name!r}: {exc}")
+        finally:
+            self._drop_connection()
+            if self.fd is not None:
+                os.close(self.fd)
+                self.fd = None
+        return ok
+
+    def _goodbye(self, deadline: float) -> bool:
+        sock = self.sock
+        assert sock is not None
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self._lost()
+            return False
+        while True:
+            remaining = deadline - self.clock()
+            if remaining <= 0 or not select.select([sock], [], [], remaining)[0]:
+                return False
+            try:
+                data = sock.recv(4096)
+            except OSError:
+                data = b""
+            if not data:
+                self._lost()
+                return False
+            for message in self._replies.feed(data):
+                if message == protocol.BYE[:-1]:
+                    self._drop_connection()
+                    return True
+                if message not in (protocol.OK[:-1], protocol.ROTATED[:-1]):
+                    self._lost(first=message)
+                    return False

@@ -1,0 +1,125 @@
+"""``DaemonSink``: the logger's daily files, written through ``loglane serve``.
+
+It runs on the logger's writer thread only, so the application pays nothing but its enqueue.
+Each record goes to its own day's file (``DailyNames``), one daemon connection per file;
+``link.Link`` does the sending, reconnecting, resending and falling back.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from loglane.daemon.link import Link, OpenRefused
+from loglane.record import Record
+from loglane.sinks.base import Formatter, Sink, SinkBacklogged
+from loglane.sinks.daily import DailyNames
+
+DEFAULT_SOCKET = "/tmp/loglane.sock"
+#: connections kept per sink: today's file, and yesterday's for late records around midnight
+_MAX_LINKS = 2
+
+
+class DaemonSink(Sink):
+    """Appends formatted lines to daily files via the daemon; falls back to direct appends."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        socket: str = DEFAULT_SOCKET,
+        level: int | str = 0,
+        max_level: int | str | None = None,
+        formatter: Formatter | None = None,
+        utc: bool = False,
+        fallback_after: float = 5.0,
+        buffer_limit: int = 4 << 20,
+        timeout: float = 2.0,
+    ) -> None:
+        super().__init__(level, max_level, formatter)
+        if fallback_after < 0:
+            raise ValueError(f"fallback_after must not be negative, got {fallback_after}")
+        if buffer_limit <= 0:
+            raise ValueError(f"buffer_limit must be positive, got {buffer_limit}")
+        self.names = DailyNames(path, utc=utc)
+        directory = os.path.dirname(self.names.base)
+        if not os.path.isdir(directory):
+            raise ValueError(f"log directory does not exist: {directory!r}")
+        self.socket = socket
+        self.fallback_after = fallback_after
+        self.buffer_limit = buffer_limit
+        self.timeout = timeout
+        self._links: dict[str, Link] = {}
+
+    def describe(self) -> str:
+        return f"DaemonSink({self.names.base!r} via {self.socket})"
+
+    def _link(self, path: str) -> Link:
+        link = self._links.get(path)
+        if link is None:
+            if len(self._links) >= _MAX_LINKS:
+                self._retire_oldest()
+            link = Link(
+                os.fsencode(path),
+                self.socket,
+                fallback_after=self.fallback_after,
+                buffer_limit=self.buffer_limit,
+                timeout=self.timeout,
+            )
+            self._links[path] = link
+        return link
+
+    def _retire_oldest(self) -> None:
+        # Days only move forward; the oldest file gets no more records (or very late ones,
+        # which simply reopen it). Closing waits for the daemon's BYE, on the writer thread.
+        oldest = next(iter(self._links))
+        self._links.pop(oldest).close()
+
+    def write(self, records: Sequence[Record], lines: Sequence[str]) -> None:
+        # Group consecutive records by day: almost always a single group per batch.
+        path_for = self.names.path_for
+        current = ""
+        start = 0
+        errors: list[Exception] = []
+        for i, record in enumerate(records):
+            path = path_for(record.ts_ns)
+            if path != current:
+                if i > start:
+                    self._send(current, lines[start:i], errors)
+                current, start = path, i
+        if len(records) > start:
+            self._send(current, lines[start:], errors)
+        if errors:
+            # Every line is kept by its link (bounded); do not hand the batch back.
+            raise SinkBacklogged(f"{self.describe()}: {errors[0]}")
+
+    def _send(self, path: str, lines: Sequence[str], errors: list[Exception]) -> None:
+        data = ("\n".join(lines) + "\n").encode("utf-8", "backslashreplace")
+        link = self._link(path)
+        try:
+            link.write(data)
+        except (OSError, OpenRefused) as exc:
+            errors.append(exc)
+            return
+        if link.last_error is not None and isinstance(link.last_error, OpenRefused):
+            errors.append(link.last_error)
+
+    def flush(self) -> None:
+        errors: list[Exception] = []
+        for link in list(self._links.values()):
+            try:
+                link.pump(wait=True)
+            except (OSError, OpenRefused) as exc:
+                errors.append(exc)
+        if errors:
+            raise SinkBacklogged(f"{self.describe()}: {errors[0]}")
+
+    def close(self) -> None:
+        links, self._links = list(self._links.values()), {}
+        for link in links:
+            link.close()
+
+    @property
+    def pending(self) -> int:
+        """Bytes accepted but not yet handed to the daemon or written directly."""
+        return sum(len(link.pending) for link in self._links.values())
