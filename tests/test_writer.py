@@ -192,6 +192,7 @@ def test_a_sink_that_never_recovers_does_not_block_close(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(writer_mod, "BACKOFF_FIRST", 0.001)
+    monkeypatch.setattr(writer_mod, "CLOSE_RETRY", 0.05)
     ok: list[str] = []
     log = quiet("doomed", FlakySink(failures=10**9), loglane.CallableSink(ok.append))
     for i in range(5):

@@ -33,6 +33,7 @@ HELD_LIMIT = 100_000  # records kept per failing sink before the oldest are give
 BACKOFF_FIRST = 0.05
 BACKOFF_MAX = 5.0
 REPORT_INTERVAL = 10.0
+CLOSE_RETRY = 3.0  # how long a draining close keeps retrying a failing sink
 IDLE_WAIT = 0.5
 
 Control = tuple[Any, ...]
@@ -295,15 +296,23 @@ class Writer:
     def _close_state(self, st: SinkState, drain: bool) -> None:
         if st.closed:
             return
-        if drain and (st.held_records or st.backlogged):  # one last try, then say what is lost
+        # Draining a failing sink: keep retrying for a while (a disk that filled up is often
+        # freed soon), then say what is lost.
+        deadline = monotonic() + CLOSE_RETRY
+        while drain and (st.held_records or st.backlogged):
             recs, lines = st.held_records, st.held_lines
             st.held_records, st.held_lines = [], []
-            if not self._write(st, recs, lines):
-                st.lost += len(st.held_records)
-                lost = f"{len(st.held_records)} record(s)" + (
-                    " and its own backlog" if st.backlogged else "")
-                _stderr(f"loglane: sink {st.sink.describe()} still failing at close; {lost} lost")
-                st.held_records, st.held_lines = [], []
+            if self._write(st, recs, lines):
+                continue
+            if monotonic() < deadline:
+                time.sleep(min(st.backoff, max(deadline - monotonic(), 0.0)))
+                continue
+            st.lost += len(st.held_records)
+            lost = f"{len(st.held_records)} record(s)" + (
+                " and its own backlog" if st.backlogged else "")
+            _stderr(f"loglane: sink {st.sink.describe()} still failing at close; {lost} lost")
+            st.held_records, st.held_lines = [], []
+            break
         st.closed = True
         if st.started:
             try:
