@@ -1,0 +1,6 @@
+"""Shipping log lines to RabbitMQ, at least once: ``loglane ship`` and ``AmqpSink``."""
+
+from loglane.ship.checkpoint import Checkpoints, FileState
+from loglane.ship.spool import Spool, SpoolBusy
+
+__all__ = ["Checkpoints", "FileState", "Spool", "SpoolBusy"]
