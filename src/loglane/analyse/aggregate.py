@@ -1,0 +1,191 @@
+"""Chunk → aggregate: per-second hits and per-interval details for a run of whole lines.
+
+This is the hot path. A chunk of complete lines goes through one `findall` of the format's
+regex (one tuple per line, built in C), then through Counters over zipped columns, so Python
+code runs once per *distinct* (interval, key) pair rather than once per line. Timestamps,
+sections and statuses are converted once per distinct raw value through small caches.
+A chunk where some line does not match falls back to a line-by-line pass that finds exactly
+which lines are unparsed; both passes feed the same column code.
+
+Blocks are plain data (picklable) so worker processes can aggregate byte ranges of a file
+and the parent merges them in file order.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Generic, TypeVar
+
+from .accesslog import LogFormat, decode, parse_time, section_of
+
+__all__ = ["Block", "Detail", "aggregate"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+MAX_UNPARSED_KEPT = 1000  # per block, for --show-unparsed; the count is always exact
+
+
+class _Cache(dict[K, V], Generic[K, V]):
+    """dict whose misses are computed once; `map(cache.__getitem__, column)` stays in C."""
+
+    def __init__(self, compute: Callable[[K], V]) -> None:
+        super().__init__()
+        self._compute = compute
+
+    def __missing__(self, key: K) -> V:
+        value = self._compute(key)
+        if len(self) > 200_000:  # bounded: a long replay sees many distinct timestamps
+            self.clear()
+        self[key] = value
+        return value
+
+
+@dataclass
+class Detail:
+    """What one report interval saw."""
+
+    hits: int = 0
+    bytes: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    sections: Counter[str] = field(default_factory=Counter)
+    hosts: Counter[str] = field(default_factory=Counter)
+
+    def merge(self, other: Detail) -> None:
+        self.hits += other.hits
+        self.bytes += other.bytes
+        self.statuses.update(other.statuses)
+        self.sections.update(other.sections)
+        self.hosts.update(other.hosts)
+
+
+@dataclass
+class Block:
+    """The aggregate of a run of lines."""
+
+    lines: int = 0
+    requests: int = 0
+    unparsed: int = 0
+    unparsed_lines: list[bytes] = field(default_factory=list)
+    per_second: dict[int, int] = field(default_factory=dict)
+    details: dict[int, Detail] = field(default_factory=dict)  # interval index -> detail
+    paths: Counter[str] = field(default_factory=Counter)
+
+
+class Aggregator:
+    """Per-format, per-interval state kept across chunks (the caches)."""
+
+    def __init__(self, fmt: LogFormat, interval: int, keep_unparsed: bool = False) -> None:
+        self.fmt = fmt
+        self.interval = interval
+        self.keep_unparsed = keep_unparsed
+        self._times: _Cache[bytes, int] = _Cache(parse_time)
+        self._sections: _Cache[bytes, str] = _Cache(lambda p: section_of(decode(p)))
+        self._statuses: _Cache[bytes, int] = _Cache(int)
+        self._sizes: _Cache[bytes, int] = _Cache(lambda b: 0 if b == b"-" else int(b))
+        self._text: _Cache[bytes, str] = _Cache(decode)
+
+    def aggregate(self, chunk: bytes) -> Block:
+        """Aggregate a chunk of whole lines (the last one may lack its newline)."""
+        if chunk and not chunk.endswith(b"\n"):
+            chunk += b"\n"
+        enabled = gc.isenabled()
+        gc.disable()  # millions of short-lived tuples would otherwise trigger many collections
+        try:
+            bulk = self.fmt.bulk
+            if bulk is not None:
+                rows = bulk.findall(chunk)
+                if len(rows) == chunk.count(b"\n"):
+                    try:
+                        return self._columns(rows, Block(lines=len(rows)))
+                    except ValueError:
+                        pass  # a bad timestamp somewhere: find it line by line
+            return self._slow(chunk)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _slow(self, chunk: bytes) -> Block:
+        block = Block()
+        rows: list[tuple[bytes, bytes, bytes, bytes, bytes]] = []
+        header = self.fmt.header
+        for raw in chunk.split(b"\n")[:-1]:
+            line = raw[:-1] if raw.endswith(b"\r") else raw
+            if not line.strip() or (header is not None and line.startswith(header)):
+                continue  # blank lines and the CSV header are not lines of traffic
+            block.lines += 1
+            fields = self.fmt.fields(line)
+            if fields is not None:
+                try:
+                    self._times[fields[1]]
+                    self._statuses[fields[3]]
+                    self._sizes[fields[4]]
+                except ValueError:
+                    fields = None
+            if fields is None:
+                block.unparsed += 1
+                if self.keep_unparsed and len(block.unparsed_lines) < MAX_UNPARSED_KEPT:
+                    block.unparsed_lines.append(line)
+            else:
+                rows.append(fields)
+        return self._columns(rows, block)
+
+    def _columns(self, rows: Sequence[tuple[bytes, ...]], block: Block) -> Block:
+        if not rows:
+            return block
+        hosts, times, paths, statuses, sizes = (list(map(itemgetter(i), rows)) for i in range(5))
+        secs = list(map(self._times.__getitem__, times))
+        width = self.interval
+        ivs = [s // width for s in secs]
+        block.requests = len(rows)
+        block.per_second = dict(Counter(secs))
+        details: dict[int, Detail] = {}
+        for iv, n in Counter(ivs).items():
+            details[iv] = Detail(hits=n)
+        status_of = self._statuses.__getitem__
+        for (iv, st), n in Counter(zip(ivs, statuses, strict=True)).items():
+            details[iv].statuses[status_of(st)] += n
+        sections = map(self._sections.__getitem__, paths)
+        for (iv, sec), n in Counter(zip(ivs, sections, strict=True)).items():
+            details[iv].sections[sec] = n
+        text = self._text.__getitem__
+        for (iv, host), n in Counter(zip(ivs, hosts, strict=True)).items():
+            details[iv].hosts[text(host)] += n
+        size_of = self._sizes.__getitem__
+        if len(details) == 1:
+            details[ivs[0]].bytes = sum(map(size_of, sizes))
+        else:
+            for iv, size in zip(ivs, map(size_of, sizes), strict=True):
+                details[iv].bytes += size
+        block.details = details
+        block.paths = Counter({text(p): n for p, n in Counter(paths).items()})
+        return block
+
+
+def aggregate(fmt: LogFormat, chunks: Iterable[bytes], interval: int = 10) -> Block:
+    """Convenience for tests and small inputs: one Block for all chunks."""
+    agg = Aggregator(fmt, interval, keep_unparsed=True)
+    total = Block()
+    for chunk in chunks:
+        merge_block(total, agg.aggregate(chunk))
+    return total
+
+
+def merge_block(into: Block, other: Block) -> None:
+    into.lines += other.lines
+    into.requests += other.requests
+    into.unparsed += other.unparsed
+    into.unparsed_lines.extend(other.unparsed_lines)
+    for sec, n in other.per_second.items():
+        into.per_second[sec] = into.per_second.get(sec, 0) + n
+    for iv, detail in other.details.items():
+        mine = into.details.get(iv)
+        if mine is None:
+            into.details[iv] = detail
+        else:
+            mine.merge(detail)
+    into.paths.update(other.paths)

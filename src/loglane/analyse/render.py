@@ -1,0 +1,212 @@
+"""Turning monitor events into what people (text) and programs (JSON lines) read."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any, Protocol, TextIO
+
+from .aggregate import Detail
+from .alerts import AlertEvent
+from .monitor import AlertPeriod, Event, Quiet, Report, Summary
+
+__all__ = ["JsonRenderer", "Renderer", "TextRenderer", "alert_message", "status_classes"]
+
+TOP = 5
+
+
+class Renderer(Protocol):
+    def event(self, ev: Event) -> None: ...
+    def unparsed(self, line: bytes) -> None: ...
+    def summary(self, summary: Summary) -> None: ...
+
+
+def stamp(t: int) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat(sep=" ")
+
+
+def clock(t: int) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%H:%M:%S")
+
+
+def alert_message(ev: AlertEvent) -> str:
+    if ev.state == "triggered":
+        return f"High traffic generated an alert - hits = {ev.hits}, triggered at {stamp(ev.at)}"
+    return f"High traffic alert recovered at {stamp(ev.at)}"
+
+
+def status_classes(statuses: Counter[int]) -> dict[str, int]:
+    classes = {"2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0}
+    for code, n in statuses.items():
+        key = f"{code // 100}xx" if 100 <= code < 600 else "other"
+        classes[key] = classes.get(key, 0) + n
+    return classes
+
+
+def human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    raise AssertionError("unreachable")
+
+
+def _period(p: AlertPeriod, n: int) -> str:
+    end = clock(p.recovered) if p.recovered is not None else "now"
+    return f"#{n} {clock(p.triggered)} → {end} (peak {p.peak:.1f}/s)"
+
+
+def _top(counter: Counter[Any], n: int = TOP) -> str:
+    items = counter.most_common(n)
+    return " · ".join(f"{k} {v}" for k, v in items) if items else "-"
+
+
+class TextRenderer:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def _write(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def event(self, ev: Event) -> None:
+        if isinstance(ev, AlertEvent):
+            self._write(alert_message(ev))
+        elif isinstance(ev, Quiet):
+            self._write(
+                f"[{stamp(ev.end)}] QUIET {clock(ev.start)}–{clock(ev.end)} "  # noqa: RUF001
+                f"({ev.intervals} intervals with no requests)"
+            )
+        else:
+            self._write(self.report(ev))
+
+    def report(self, r: Report) -> str:
+        d = r.detail
+        classes = status_classes(d.statuses)
+        cls = "  ".join(f"{k} {v}" for k, v in classes.items())
+        rate = d.hits / r.seconds if r.seconds else 0.0
+        late = f"   late {r.late}" if r.late else ""
+        lines = [
+            f"[{stamp(r.end)}] REPORT {clock(r.start)}–{clock(r.end)} ({r.seconds} s)",  # noqa: RUF001
+            f"  hits {d.hits} ({rate:.1f}/s)   {cls}   bytes {human_bytes(d.bytes)}"
+            f"   unparsed {r.unparsed}{late}",
+            f"  top sections  {_top(d.sections)}",
+            f"  top status    {_top(d.statuses)}",
+            f"  top hosts     {_top(d.hosts, 3)}",
+        ]
+        now = (
+            f"ACTIVE since {clock(r.alert.triggered)} (peak {r.alert.peak:.1f}/s)"
+            if r.alert
+            else "none"
+        )
+        history = " · ".join(_period(p, r.history_first + i) for i, p in enumerate(r.history))
+        lines.append(f"  alert: {now} · window {r.window_rate:.1f}/s · history: {history or '-'}")
+        return "\n".join(lines)
+
+    def unparsed(self, line: bytes) -> None:
+        self._write("unparsed: " + line.decode("utf-8", "backslashreplace"))
+
+    def summary(self, s: Summary) -> None:
+        t = s.totals
+        span = f"{stamp(s.first)} → {stamp(s.last)}" if s.first is not None and s.last else "-"
+        classes = "  ".join(f"{k} {v}" for k, v in status_classes(t.statuses).items())
+        paths = " · ".join(f"{p or '-'} {n}" for p, n in s.paths.most_common(TOP)) or "-"
+        self._write(
+            "\n".join(
+                [
+                    f"SUMMARY {span}",
+                    f"  lines {s.lines}   requests {s.requests}   unparsed {s.unparsed}"
+                    f"   hosts {len(s.hosts)}   bytes {human_bytes(t.bytes)}",
+                    f"  {classes}",
+                    f"  top sections  {_top(t.sections)}",
+                    f"  top paths     {paths}",
+                    f"  alerts {len(s.alerts)}"
+                    + "".join(f"\n    {_period(p, i + 1)}" for i, p in enumerate(s.alerts)),
+                ]
+            )
+        )
+
+
+def _period_json(p: AlertPeriod) -> dict[str, Any]:
+    return {"triggered": p.triggered, "recovered": p.recovered, "peak": round(p.peak, 3)}
+
+
+def detail_json(d: Detail) -> dict[str, Any]:
+    return {
+        "hits": d.hits,
+        "bytes": d.bytes,
+        "status_classes": status_classes(d.statuses),
+        "status_codes": {str(k): v for k, v in sorted(d.statuses.items())},
+    }
+
+
+class JsonRenderer:
+    def __init__(self, out: TextIO, threshold: float) -> None:
+        self.out = out
+        self.threshold = threshold
+
+    def _write(self, obj: dict[str, Any]) -> None:
+        self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+    def event(self, ev: Event) -> None:
+        if isinstance(ev, AlertEvent):
+            self._write(
+                {
+                    "type": "alert",
+                    "state": ev.state,
+                    "at": ev.at,
+                    "hits": ev.hits,
+                    "rate": round(ev.rate, 3),
+                    "window": ev.window,
+                    "threshold": self.threshold,
+                    "message": alert_message(ev),
+                }
+            )
+        elif isinstance(ev, Quiet):
+            self._write(
+                {"type": "quiet", "start": ev.start, "end": ev.end, "intervals": ev.intervals}
+            )
+        else:
+            d = ev.detail
+            self._write(
+                {
+                    "type": "report",
+                    "start": ev.start,
+                    "end": ev.end,
+                    "seconds": ev.seconds,
+                    **detail_json(d),
+                    "rate": round(d.hits / ev.seconds, 3) if ev.seconds else 0.0,
+                    "sections": d.sections.most_common(TOP * 2),
+                    "hosts": d.hosts.most_common(TOP),
+                    "unparsed": ev.unparsed,
+                    "late": ev.late,
+                    "window_rate": round(ev.window_rate, 3),
+                    "alert": _period_json(ev.alert) if ev.alert else None,
+                    "history": [_period_json(p) for p in ev.history],
+                }
+            )
+
+    def unparsed(self, line: bytes) -> None:
+        self._write({"type": "unparsed", "line": line.decode("utf-8", "backslashreplace")})
+
+    def summary(self, s: Summary) -> None:
+        t = s.totals
+        self._write(
+            {
+                "type": "summary",
+                "lines": s.lines,
+                "requests": s.requests,
+                "unparsed": s.unparsed,
+                "late": s.late,
+                **detail_json(t),
+                "sections": dict(t.sections.most_common()),
+                "top_paths": [[p or "-", n] for p, n in s.paths.most_common(10)],
+                "hosts": len(s.hosts),
+                "first": s.first,
+                "last": s.last,
+                "alerts": [_period_json(p) for p in s.alerts],
+            }
+        )
