@@ -309,6 +309,14 @@ class Link:
             # The server kept back the unfinished line we had started; send it again whole.
             self.pending[:0] = self._tail[-unwritten:]
 
+    def forget(self) -> None:
+        """Drop the connection and pending bytes without telling anyone (after fork)."""
+        self._drop_connection()
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        del self.pending[:]
+
     def _drop_connection(self) -> None:
         if self.sock is not None:
             self.sock.close()

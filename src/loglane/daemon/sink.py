@@ -23,6 +23,8 @@ _MAX_LINKS = 2
 class DaemonSink(Sink):
     """Appends formatted lines to daily files via the daemon; falls back to direct appends."""
 
+    raw_records = True  # only the timestamp (field 1) is read
+
     def __init__(
         self,
         path: str | os.PathLike[str],
@@ -82,7 +84,7 @@ class DaemonSink(Sink):
         start = 0
         errors: list[Exception] = []
         for i, record in enumerate(records):
-            path = path_for(record.ts_ns)
+            path = path_for(record[1])
             if path != current:
                 if i > start:
                     self._send(current, lines[start:i], errors)
@@ -118,6 +120,12 @@ class DaemonSink(Sink):
         links, self._links = list(self._links.values()), {}
         for link in links:
             link.close()
+
+    def after_fork_in_child(self) -> None:
+        # The connections and unsent bytes are the parent's; the child opens its own.
+        links, self._links = list(self._links.values()), {}
+        for link in links:
+            link.forget()
 
     @property
     def pending(self) -> int:
