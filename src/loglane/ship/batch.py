@@ -34,9 +34,9 @@ class Batch:
 
     @property
     def message_id(self) -> str:
-        # The length is part of the id so two messages starting at the same offset but covering
-        # different bytes can never be mistaken for one another (a duplicate is always exact).
-        return f"{wire.message_id(self.source_id, self.offset)}+{self.length}"
+        # Batching is deterministic (see tail.py), so a message starting at this offset of
+        # this source always covers the same bytes: a re-sent one is an exact duplicate.
+        return wire.message_id(self.source_id, self.offset)
 
     def headers(self) -> dict[str, Any]:
         return {

@@ -85,6 +85,17 @@ class Outbox:
         with self._lock:
             return self._memory_used + size <= self.memory_bytes
 
+    def adopt(self, other: Spool) -> int:
+        """Move every record of an orphaned spool into ours; returns lines that did not fit."""
+        lost = 0
+        with self._lock:
+            while (batch := other.pop()) is not None:
+                batch.spool_seg = -1
+                if self.spool is None or not self.spool.append(batch):
+                    lost += batch.lines
+        self.wake()
+        return lost
+
     def spill_all(self, extra: list[Batch]) -> tuple[int, int]:
         """Move everything held in memory (and ``extra``) to the spool, for a later run.
 

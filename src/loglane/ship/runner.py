@@ -208,10 +208,11 @@ class WholeFileShipper(_Run):
     def _load(self, path: str) -> Batch | None:
         with open(path, "rb") as fh:
             st = os.fstat(fh.fileno())
-            key = f"{st.st_dev}:{st.st_ino}"
             data = fh.read()
-        if self.checkpoints.shipped.get(key) == len(data):
-            return None  # this run's state says the broker already has exactly these bytes
+        # size and mtime too: a file rewritten in place is a new run, not a redelivery
+        key = f"{st.st_dev}:{st.st_ino}:{len(data)}:{st.st_mtime_ns}"
+        if key in self.checkpoints.shipped:
+            return None  # the broker already confirmed exactly this file
         body = utf8_body(data)
         return Batch(
             source=path, source_id=f"{self.opts.host}:{key}", offset=0, length=len(data),
