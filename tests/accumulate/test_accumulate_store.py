@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import random
 import threading
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,19 +29,6 @@ def _shuffled_messages(rng: random.Random, texts: list[str], max_lines: int):  #
             msgs.append(_msg(f"/logs/run{i}.log", offset, chunk))
     rng.shuffle(msgs)
     return msgs
-
-
-@pytest.fixture
-def pg_store_url(postgres_url: str) -> Iterator[str]:
-    import psycopg
-
-    schema = f"acc_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in postgres_url else "?"
-    yield f"{postgres_url}{sep}options=-csearch_path%3D{schema}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -129,22 +129,19 @@ class Consumer:
         import pika.exceptions as pe
 
         conn = connect(self._params)
-        backoff = 0.5
         while True:
+            why = "the broker cancelled the consumer"
             try:
-                done = self._consume(conn)
-                backoff = 0.5
-                if done:
+                if self._consume(conn):
                     return
             except (pe.AMQPConnectionError, pe.AMQPChannelError, pe.StreamLostError) as exc:
                 if isinstance(exc, pe.ChannelClosedByBroker) and exc.reply_code in (403, 404, 406):
                     raise AmqpSetupError(f"RabbitMQ refused the queue: {_reason(exc)}") from None
-                if self.stats.reconnects == 0:
-                    print(
-                        f"loglane accumulate: lost RabbitMQ ({_reason(exc)}); reconnecting",
-                        file=self.err,
-                    )
-                self.stats.reconnects += 1
+                why = _reason(exc)
+            if self.stats.reconnects == 0:  # once: a flapping broker must not flood stderr
+                print(f"loglane accumulate: lost RabbitMQ ({why}); reconnecting", file=self.err)
+            self.stats.reconnects += 1
+            backoff = 0.5
             _close_quietly(conn)
             conn = None
             while conn is None and not self._stopping:

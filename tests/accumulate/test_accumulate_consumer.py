@@ -1,0 +1,294 @@
+"""Competing consumers against the real RabbitMQ (and PostgreSQL): exact truth, always."""
+
+from __future__ import annotations
+
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from accumulate_helpers import make_log, split_lines, truth
+
+from loglane.accumulate.consumer import Consumer, ConsumerOptions
+from loglane.accumulate.store import Store
+from loglane.accumulate.summary import load
+from loglane.wire import (
+    HEADER_KIND,
+    HEADER_OFFSET,
+    HEADER_REASON,
+    HEADER_SOURCE,
+    QUEUE_ARGUMENTS,
+    dead_letter_queue,
+    message_id,
+)
+
+pytestmark = pytest.mark.services
+
+Msg = tuple[bytes, dict[str, Any], str | None]
+
+
+def wait_for(cond: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def queue(rabbitmq_url: str) -> Iterator[str]:
+    import pika
+
+    name = f"loglane.test.acc.{uuid.uuid4().hex[:8]}"
+    yield name
+    conn = pika.BlockingConnection(pika.URLParameters(rabbitmq_url))
+    ch = conn.channel()
+    for q in (name, dead_letter_queue(name)):
+        ch.queue_delete(q)
+    conn.close()
+
+
+def publish(url: str, queue: str, msgs: list[Msg]) -> None:
+    import pika
+
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    ch = conn.channel()
+    ch.queue_declare(queue, durable=True, arguments=dict(QUEUE_ARGUMENTS))
+    ch.confirm_delivery()
+    for body, headers, mid in msgs:
+        props = pika.BasicProperties(
+            headers=headers, message_id=mid, delivery_mode=2, timestamp=int(time.time())
+        )
+        ch.basic_publish("", queue, body, props)
+    conn.close()
+
+
+def queue_depth(url: str, queue: str) -> int:
+    import pika
+
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    n = int(conn.channel().queue_declare(queue, passive=True).method.message_count)
+    conn.close()
+    return n
+
+
+def workload(seed: int, files: int, tests: int, max_lines: int) -> tuple[list[str], list[Msg]]:
+    rng = random.Random(seed)
+    texts = [make_log(rng, tests) for _ in range(files)]
+    msgs: list[Msg] = []
+    for i, text in enumerate(texts):
+        src = f"/ci/host{i % 3}/run{i}.log"
+        for offset, chunk in split_lines(rng, text, max_lines):
+            headers = {HEADER_SOURCE: src, HEADER_OFFSET: offset, HEADER_KIND: "lines"}
+            msgs.append((chunk, headers, message_id(f"{src}:{i}", offset)))
+    rng.shuffle(msgs)  # as if many shippers interleaved
+    return texts, msgs
+
+
+def start_consumer(url: str, queue: str, store: str, *extra: str) -> subprocess.Popen[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "loglane",
+        "accumulate",
+        "--amqp",
+        url,
+        "--queue",
+        queue,
+        "--store",
+        store,
+        *extra,
+    ]
+    return subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
+def committed(path: str) -> int:
+    try:
+        with sqlite3.connect(path, timeout=5) as db:
+            return int(db.execute("SELECT COUNT(*) FROM acc_messages").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 30) -> tuple[int, str]:
+    _, err = proc.communicate(timeout=timeout)
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_two_consumers_give_the_exact_truth(
+    rabbitmq_url: str, queue: str, tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    store = str(tmp_path / "r.db")
+    if backend == "postgres":
+        store = request.getfixturevalue("pg_store_url")
+    texts, msgs = workload(1, files=12, tests=40, max_lines=6)
+    publish(rabbitmq_url, queue, [])  # declare, so both consumers find it
+    procs = [
+        start_consumer(
+            rabbitmq_url, queue, store, "--exit-when-idle", "2", "--prefetch", "50", "--batch", "20"
+        )
+        for _ in range(2)
+    ]
+    for i in range(0, len(msgs), 200):
+        publish(rabbitmq_url, queue, msgs[i : i + 200])
+    results = [finish(p) for p in procs]
+    assert [rc for rc, _ in results] == [0, 0], results
+    took = [int(err.split(" messages")[0].rsplit(" ", 1)[-1]) for _, err in results]
+    assert sum(took) == len(msgs) and min(took) > 0, took  # both did real work
+    with Store(store) as st:
+        summary = load(st)
+    assert summary.counts() == truth(texts)
+    assert summary.open_tests == 0 and summary.messages == len(msgs)
+
+
+def test_sigkill_mid_stream_then_restart_is_exact(
+    rabbitmq_url: str, queue: str, tmp_path: Path
+) -> None:
+    store = str(tmp_path / "r.db")
+    texts, msgs = workload(2, files=10, tests=60, max_lines=3)
+    publish(rabbitmq_url, queue, msgs)
+    victim = start_consumer(rabbitmq_url, queue, store, "--prefetch", "40", "--batch", "10")
+    wait_for(lambda: committed(store) >= 100, 30, "the first consumer to commit")
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(10)
+    assert committed(store) < len(msgs), "killed too late to test anything"
+    rc, err = finish(start_consumer(rabbitmq_url, queue, store, "--exit-when-idle", "1.5"))
+    assert rc == 0, err
+    with Store(store) as st:
+        summary = load(st)
+    assert summary.counts() == truth(texts)
+    assert summary.messages == len(msgs)
+
+
+def test_sigterm_commits_acks_and_exits_0(rabbitmq_url: str, queue: str, tmp_path: Path) -> None:
+    store = str(tmp_path / "r.db")
+    _, msgs = workload(3, files=6, tests=80, max_lines=2)
+    publish(rabbitmq_url, queue, msgs)
+    proc = start_consumer(rabbitmq_url, queue, store, "--prefetch", "40", "--batch", "10")
+    wait_for(lambda: committed(store) >= 50, 30, "a commit")
+    proc.send_signal(signal.SIGTERM)
+    rc, err = finish(proc)
+    assert rc == 0, err
+    # everything committed was acked, everything else went back to the queue
+    wait_for(
+        lambda: committed(store) + queue_depth(rabbitmq_url, queue) == len(msgs),
+        10,
+        "committed + queued == published",
+    )
+
+
+class _AckLoser(Consumer):
+    """Commits its first batch and then loses the connection before the ack."""
+
+    lost = False
+
+    def _flush(self, channel: Any, batch: list[Any], last_tag: int) -> None:
+        if not self.lost and batch:
+            self.stats.new += self.store.add(batch)
+            self.lost = True
+            channel.connection.close()  # the broker requeues the unacked batch
+            return
+        super()._flush(channel, batch, last_tag)
+
+
+def test_redelivered_after_commit_is_counted_once(
+    rabbitmq_url: str, queue: str, tmp_path: Path
+) -> None:
+    texts, msgs = workload(4, files=3, tests=10, max_lines=2)
+    dup = msgs[:5]  # the shipper re-sent these (same ids) too
+    publish(rabbitmq_url, queue, msgs + dup)
+    with Store(str(tmp_path / "r.db")) as store:
+        c = _AckLoser(
+            ConsumerOptions(rabbitmq_url, queue, prefetch=30, batch=30, exit_when_idle=1.0), store
+        )
+        c.run()
+        assert c.lost and c.stats.reconnects == 1
+        assert c.stats.messages > len(msgs) + len(dup)  # the lost batch came back
+        assert c.stats.new == len(msgs)
+        assert load(store).counts() == truth(texts)
+    assert queue_depth(rabbitmq_url, queue) == 0
+
+
+def test_malformed_messages_go_to_the_dead_letter_queue(
+    rabbitmq_url: str, queue: str, tmp_path: Path
+) -> None:
+    import pika
+
+    texts, good = workload(5, files=2, tests=10, max_lines=4)
+    ok_headers = {HEADER_SOURCE: "s", HEADER_OFFSET: 0, HEADER_KIND: "lines"}
+    bad: list[Msg] = [
+        (b"Test: x\n\xff\xfe\n", ok_headers, "bad-utf8@0"),
+        (b"Test: x\n", {HEADER_OFFSET: 0, HEADER_KIND: "lines"}, "no-source@0"),
+        (b"Test: x\n", {**ok_headers, HEADER_KIND: "zip"}, "bad-kind@0"),
+        (b"Test: x\n", ok_headers, None),
+    ]
+    msgs = good[:10] + bad + good[10:]
+    publish(rabbitmq_url, queue, msgs)
+    with Store(str(tmp_path / "r.db")) as store:
+        c = Consumer(ConsumerOptions(rabbitmq_url, queue, exit_when_idle=1.0), store)
+        c.run()
+        assert c.stats.dead == len(bad)
+        assert load(store).counts() == truth(texts)
+    conn = pika.BlockingConnection(pika.URLParameters(rabbitmq_url))
+    ch = conn.channel()
+    reasons, bodies = [], []
+    for _ in range(len(bad)):
+        method, props, body = ch.basic_get(dead_letter_queue(queue), auto_ack=True)
+        assert method is not None
+        reasons.append(props.headers[HEADER_REASON])
+        bodies.append(body)
+    assert sorted(bodies) == sorted(b for b, _, _ in bad)  # kept byte for byte
+    assert ch.basic_get(dead_letter_queue(queue))[0] is None
+    conn.close()
+    assert any("UTF-8" in r for r in reasons) and any(HEADER_SOURCE in r for r in reasons)
+    assert any(HEADER_KIND in r for r in reasons) and any("message_id" in r for r in reasons)
+    assert queue_depth(rabbitmq_url, queue) == 0
+
+
+def test_whole_file_messages_including_junit(rabbitmq_url: str, queue: str, tmp_path: Path) -> None:
+    junit = (
+        b'<testsuite><testcase classname="k" name="a"/>'
+        b'<testcase classname="k" name="b"><failure/></testcase></testsuite>'
+    )
+    pytest_out = b"t.py::test_x PASSED [50%]\nt.py::test_y FAILED [100%]\n"
+    msgs: list[Msg] = [
+        (junit, {HEADER_SOURCE: "j.xml", HEADER_KIND: "file"}, "j.xml:1@0"),
+        (pytest_out, {HEADER_SOURCE: "p.log", HEADER_KIND: "file", HEADER_OFFSET: 0}, "p:1@0"),
+        (b"Result: FAIL\n", {HEADER_SOURCE: "/ci/test_boot.log", HEADER_KIND: "file"}, "b@0"),
+    ]
+    publish(rabbitmq_url, queue, msgs)
+    with Store(str(tmp_path / "r.db")) as store:
+        Consumer(ConsumerOptions(rabbitmq_url, queue, exit_when_idle=0.5), store).run()
+        assert load(store).counts() == {
+            "k.a": (1, 1, 0),
+            "k.b": (1, 0, 1),
+            "t.py::test_x": (1, 1, 0),
+            "t.py::test_y": (1, 0, 1),
+            "/ci/test_boot.log": (1, 0, 1),
+        }
+
+
+@pytest.mark.parametrize(
+    ("url", "expect"),
+    [
+        ("http://127.0.0.1:5672/", "bad AMQP URL"),
+        ("amqp://", "bad AMQP URL"),
+        ("amqp://guest:wrong@127.0.0.1:5672/%2F", "refused the credentials"),
+        ("amqp://guest:guest@127.0.0.1:1/%2F", "cannot connect to RabbitMQ at 127.0.0.1:1"),
+    ],
+)
+def test_setup_errors_are_one_line_exit_2(
+    rabbitmq_url: str, tmp_path: Path, url: str, expect: str
+) -> None:
+    proc = start_consumer(url, "q", str(tmp_path / "r.db"))
+    rc, err = finish(proc)
+    assert rc == 2
+    assert expect in err and len(err.strip().splitlines()) == 1, err
