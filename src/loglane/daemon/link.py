@@ -288,6 +288,7 @@ class Link:
                 if not data:
                     break
                 messages += self._replies.feed(data)
+        tail = self._tail
         self._drop_connection()
         self._went_down(self.clock())
         self._next_attempt = self.clock()  # a restarting daemon is usually back at once
@@ -307,7 +308,7 @@ class Link:
             return
         if unwritten:
             # The server kept back the unfinished line we had started; send it again whole.
-            self.pending[:0] = self._tail[-unwritten:]
+            self.pending[:0] = tail[-unwritten:]
 
     def forget(self) -> None:
         """Drop the connection and pending bytes without telling anyone (after fork)."""
