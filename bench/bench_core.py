@@ -173,7 +173,7 @@ def _stall_sink_class() -> Any:
     return _StallSink
 
 
-def StallSink(path: str) -> Any:  # noqa: N802 - a factory standing in for a class
+def StallSink(path: str) -> Any:
     return _stall_sink_class()(path)
 
 
