@@ -19,6 +19,7 @@ Invalid UTF-8 is replaced by U+FFFD (offsets keep counting the file's own bytes)
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import os
 import time
@@ -102,10 +103,10 @@ class FileReader:
         self.at_eof = False
         cuts = self.state.cuts
         while len(out) < max_batches and not self.finished:
-            start = self.next_offset
-            while cuts and cuts[0] <= start:
-                cuts.pop(0)
-            forced = cuts[0] - self._buf_off if cuts else None
+            # the first recorded cut after this batch's start (cuts before it stay recorded
+            # until confirmed: they are the ends of batches that may have to be re-sent)
+            k = bisect.bisect_right(cuts, self.next_offset)
+            forced = cuts[k] - self._buf_off if k < len(cuts) else None
             end = batch_end(self._buf, self._i, self.lines, self.cap, eof=False)
             short = False
             if end is None and self.at_eof:
@@ -257,6 +258,8 @@ class Follower:
         """Batches ready now from all this path's files, and whether a new cut must be saved."""
         out: list[Batch] = []
         new_cut = False
+        if self.current is None:
+            self._open_current()
         for reader in [*self.old, self.current]:
             if reader is None:
                 continue
@@ -266,9 +269,7 @@ class Follower:
             if len(out) >= max_batches:
                 return out, new_cut
         cur = self.current
-        if cur is None:
-            self._open_current()
-        elif cur.at_eof:
+        if cur is not None and cur.at_eof:
             self._check_rotation(cur)
         for reader in [r for r in self.old if r.done]:
             reader.close()
