@@ -1,0 +1,263 @@
+"""Append-daemon benchmark: loglane (client + `loglane serve`) against offlog 0.3.1 (its
+Logger/ProxyFile + its own server), in one run.
+
+For each contender and scenario, in fresh interpreters, R times (medians shown):
+
+* end-to-end lines/s: from the first log call until every client's close() has returned
+  (both wait for the daemon's BYE, i.e. every line is in the file); the file is then
+  checked: lines counted, and lines that are not exactly one log line counted as "torn";
+* the caller's cost per call (median, p99), timed around each call, minus the timer's own cost.
+
+Scenarios: 1 client; 4 processes on one file; 4 processes on four files.
+Contenders: `loglane` = loglane.Logger(name, path, socket=...) (DaemonSink on the writer
+thread, overflow="block" so no line is dropped); `loglane-proxyfile` = loglane.daemon.ProxyFile
+writing preformatted bytes; `offlog` = offlog.Logger(...) through `python -m offlog`;
+`offlog-proxyfile` = offlog.ProxyFile writing preformatted bytes.
+
+Run:  .venv/bin/python bench/bench_daemon.py [--lines 100000] [--runs 3] [--markdown]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from array import array
+from typing import Any
+
+CONTENDERS = ["loglane", "loglane-proxyfile", "offlog", "offlog-proxyfile"]
+SCENARIOS = ["1 client", "4 procs, 1 file", "4 procs, 4 files"]
+MSG = "request %s took %d ms"
+# One log line, whatever the logger's prefix: "... request w3 123 took 123 ms"
+LINE = re.compile(rb"^.*request w\d+ \d+ took \d+ ms$")
+
+
+# ---- the worker: one client process -------------------------------------------------------
+
+
+def worker(kind: str, sock: str, path: str, n: int, tag: str) -> None:
+    timer = time.perf_counter_ns
+    if kind == "loglane":
+        from loglane.logger import Logger
+
+        log = Logger(
+            "bench", path, socket=sock, stdout_level=None, stderr_level=None, overflow="block"
+        )
+        call = log.info
+        close = log.close
+    elif kind == "offlog":
+        import offlog
+
+        olog = offlog.Logger(
+            "bench", path, stdout_level=None, stderr_level=None, offlog_socket_path=sock
+        )
+        call = olog.info
+        close = olog.close
+    elif kind == "loglane-proxyfile":
+        from loglane.daemon import ProxyFile
+
+        f = ProxyFile(path, socket=sock)
+        call = None
+        write = f.write
+        close = f.close
+    elif kind == "offlog-proxyfile":
+        import offlog
+
+        of = offlog.ProxyFile(path, sock_path=sock)
+        call = None
+        write = of.write
+        close = of.close
+    else:
+        raise SystemExit(f"unknown contender {kind}")
+    # Timer overhead, to subtract from the per-call numbers.
+    empty = array("q", [0]) * 10000
+    for i in range(10000):
+        t0 = timer()
+        empty[i] = timer() - t0
+    overhead = statistics.median(empty)
+    durations = array("q", [0]) * n
+    who = f"{tag} "
+    print("ready", flush=True)
+    sys.stdin.readline()  # the parent says go to all workers at once
+    start = time.time()
+    if call is not None:
+        for i in range(n):
+            t0 = timer()
+            call(MSG, who + str(i), i)
+            durations[i] = timer() - t0
+    else:
+        for i in range(n):
+            data = b"request %s %d took %d ms\n" % (tag.encode(), i, i)
+            t0 = timer()
+            write(data)
+            durations[i] = timer() - t0
+    close()
+    end = time.time()
+    ordered = sorted(durations)
+    print(
+        json.dumps(
+            {
+                "start": start,
+                "end": end,
+                "median_ns": max(0.0, ordered[n // 2] - overhead),
+                "p99_ns": max(0.0, ordered[int(n * 0.99)] - overhead),
+            }
+        ),
+        flush=True,
+    )
+
+
+# ---- the parent: daemons, scenarios, table ------------------------------------------------
+
+
+def wait_listening(path: str, proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise SystemExit(f"daemon exited with {proc.returncode}")
+        with socket.socket(socket.AF_UNIX) as s:
+            try:
+                s.connect(path)
+                return
+            except OSError:
+                pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"daemon did not listen on {path}")
+        time.sleep(0.02)
+
+
+def start_daemon(kind: str, sock: str) -> subprocess.Popen[bytes]:
+    if kind.startswith("loglane"):
+        cmd = [sys.executable, "-m", "loglane", "serve", "--socket", sock]
+    else:
+        cmd = [sys.executable, "-m", "offlog", "-s", sock]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_listening(sock, proc)
+    return proc
+
+
+def run_once(kind: str, scenario: str, n: int, workdir: str) -> dict[str, Any]:
+    sock = os.path.join(workdir, "s")
+    daemon = start_daemon(kind, sock)
+    try:
+        clients = 1 if scenario == "1 client" else 4
+        paths = [
+            os.path.join(workdir, f"app{k if scenario.endswith('4 files') else 0}.log")
+            for k in range(clients)
+        ]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, __file__, "--worker", kind, sock, paths[k], str(n), f"w{k}"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for k in range(clients)
+        ]
+        for p in procs:
+            assert p.stdout is not None
+            if p.stdout.readline().strip() != "ready":
+                raise SystemExit(f"{kind} worker failed to start")
+        go = time.time()
+        for p in procs:
+            assert p.stdin is not None
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        results = []
+        for p in procs:
+            out, _ = p.communicate(timeout=600)
+            if p.returncode != 0:
+                raise SystemExit(f"{kind} worker exited {p.returncode}")
+            results.append(json.loads(out.strip().splitlines()[-1]))
+        elapsed = max(r["end"] for r in results) - go
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            daemon.wait(15)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+    lines = torn = 0
+    for name in os.listdir(workdir):
+        if name.startswith("app"):
+            with open(os.path.join(workdir, name), "rb") as f:
+                for line in f:
+                    lines += 1
+                    if not LINE.match(line.rstrip(b"\n")):
+                        torn += 1
+            os.unlink(os.path.join(workdir, name))
+    expected = n * len(results)
+    return {
+        "lines_per_s": expected / elapsed,
+        "median_ns": statistics.median(r["median_ns"] for r in results),
+        "p99_ns": statistics.median(r["p99_ns"] for r in results),
+        "lines": lines,
+        "expected": expected,
+        "torn": torn,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args_in = sys.argv[1:] if argv is None else argv
+    if args_in and args_in[0] == "--worker":
+        _, kind, sock, path, n, tag = args_in
+        worker(kind, sock, path, int(n), tag)
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--lines", type=int, default=100_000, help="log calls per client")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--markdown", action="store_true", help="print a markdown table")
+    parser.add_argument("--only", default=None, help="comma-separated contenders")
+    args = parser.parse_args(args_in)
+    contenders = args.only.split(",") if args.only else CONTENDERS
+    rows = []
+    for scenario in SCENARIOS:
+        for kind in contenders:
+            runs = []
+            for _ in range(args.runs):
+                workdir = tempfile.mkdtemp(prefix="llb", dir="/tmp")
+                try:
+                    runs.append(run_once(kind, scenario, args.lines, workdir))
+                finally:
+                    shutil.rmtree(workdir, ignore_errors=True)
+            row = {
+                "scenario": scenario,
+                "contender": kind,
+                "lines_per_s": statistics.median(r["lines_per_s"] for r in runs),
+                "median_ns": statistics.median(r["median_ns"] for r in runs),
+                "p99_ns": statistics.median(r["p99_ns"] for r in runs),
+                "missing": max(r["expected"] - r["lines"] for r in runs),
+                "torn": max(r["torn"] for r in runs),
+            }
+            rows.append(row)
+            print(
+                f"# {scenario:17} {kind:18} {row['lines_per_s']:>10,.0f} lines/s  "
+                f"caller median {row['median_ns'] / 1000:.2f} µs p99 {row['p99_ns'] / 1000:.2f} µs"
+                f"  missing {row['missing']} torn {row['torn']}",
+                file=sys.stderr,
+                flush=True,
+            )
+    if args.markdown:
+        print("| scenario | contender | lines/s | caller median | caller p99 | missing | torn |")
+        print("|---|---|---:|---:|---:|---:|---:|")
+        for r in rows:
+            print(
+                f"| {r['scenario']} | {r['contender']} | {r['lines_per_s']:,.0f} | "
+                f"{r['median_ns'] / 1000:.2f} µs | {r['p99_ns'] / 1000:.2f} µs | "
+                f"{r['missing']} | {r['torn']} |"
+            )
+    else:
+        print(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
