@@ -183,3 +183,24 @@ def test_many_proxyfile_processes_on_one_file(daemon: Daemon, short_dir: Path) -
         seen.setdefault(m.group(1), []).append(int(m.group(2)))
     assert sorted(seen) == [b"w0", b"w1", b"w2", b"w3"]
     assert all(v == list(range(n)) for v in seen.values())
+
+
+def test_rotation_reopens_the_path(daemon: Daemon, short_dir: Path) -> None:
+    target = short_dir / "rot.log"
+    f = ProxyFile(target, socket=daemon.socket)
+    f.write(b"n 0\n")
+    assert f.flush()
+    wait_for(lambda: target.exists() and target.read_bytes() == b"n 0\n")
+    target.rename(short_dir / "rot.log.1")
+
+    def reopened() -> bool:
+        f.write(b"n 1\n")
+        f.flush()
+        return target.exists()
+
+    wait_for(reopened, what="the client to reopen the rotated path")
+    f.write(b"n 2\n")
+    assert f.close()
+    old = numbers((short_dir / "rot.log.1").read_bytes())
+    assert old[0] == 0 and set(old[1:]) <= {1}
+    assert numbers(target.read_bytes()) == [1] * (numbers(target.read_bytes()).count(1)) + [2]

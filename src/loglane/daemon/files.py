@@ -28,7 +28,7 @@ class Writer(Protocol):
 class OpenFile:
     """One open descriptor, the clients using it, and the chunks waiting for this batch."""
 
-    __slots__ = ("chunks", "fd", "key", "owners", "path", "rotated", "users")
+    __slots__ = ("chunks", "fd", "key", "owners", "path", "rotated", "users", "writing")
 
     def __init__(self, fd: int, path: bytes, key: tuple[int, int]) -> None:
         self.fd = fd
@@ -36,6 +36,7 @@ class OpenFile:
         self.key = key
         self.users = 0
         self.rotated = False
+        self.writing = False  # inside write_batch: a failing client may release us meanwhile
         self.chunks: list[bytes] = []
         self.owners: list[Writer] = []  # owners[i] sent chunks[i]
 
@@ -53,6 +54,13 @@ class OpenFile:
         self.chunks, self.owners = [], []
         if not chunks:
             return
+        self.writing = True
+        try:
+            self._write(chunks, owners)
+        finally:
+            self.writing = False
+
+    def _write(self, chunks: list[bytes], owners: list[Writer]) -> None:
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         done = 0
         try:
@@ -138,14 +146,19 @@ class FileTable:
 
     def release(self, entry: OpenFile) -> None:
         entry.users -= 1
-        if entry.users > 0:
-            return
+        if entry.users > 0 or entry.writing:
+            return  # when writing, _write_entry closes it once the batch is done
+        self._write_entry(entry)
+
+    def _write_entry(self, entry: OpenFile) -> None:
         if entry.chunks:
             entry.write_batch()
-        if self._by_key.get(entry.key) is entry:
-            del self._by_key[entry.key]
-        self._retired.discard(entry)
-        os.close(entry.fd)
+        if entry.users <= 0 and entry.fd >= 0:
+            if self._by_key.get(entry.key) is entry:
+                del self._by_key[entry.key]
+            self._retired.discard(entry)
+            os.close(entry.fd)
+            entry.fd = -1
 
     def queue(self, entry: OpenFile, owner: Writer, data: bytes) -> None:
         if not entry.chunks:
@@ -155,7 +168,7 @@ class FileTable:
     def write_dirty(self) -> None:
         dirty, self.dirty = self.dirty, []
         for entry in dirty:
-            entry.write_batch()
+            self._write_entry(entry)
 
     def close_all(self) -> None:
         self.write_dirty()
