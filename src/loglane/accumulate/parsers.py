@@ -25,7 +25,6 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from enum import StrEnum
-from itertools import pairwise
 
 
 class Status(StrEnum):
@@ -83,10 +82,18 @@ _RESULT_WORDS = {
     "SKIP": Status.SKIP,
     "SKIPPED": Status.SKIP,
 }
-# Markers that can only occur on a line we care about; found with str.find (C speed) so that
-# the many ordinary log lines between them cost nothing per line.
-_MARKERS = ("Test: ", "Result: ", "--- ", "::", "\nok", "\nnot ok")
+# Markers of the self-contained forms; found with str.find (C speed) so that the many ordinary
+# log lines between them cost nothing per line.
+_FORM_MARKERS = ("--- ", "::", "\nok ", "\nnot ok ")
+# `Test:`/`Result:` lines are the bulk of the seed's logs. A pattern that starts with a literal
+# is searched for at C speed (an alternation of the two is not: it is tried at every
+# character), so each gets its own pass. The first marker on a line wins.
+_TEST = re.compile(r"Test: ([^\n]*)")
+_RESULT = re.compile(r"Result: ([^\n]*)")
+_STATUS = {s.value: s for s in Status}
 MAX_NAME = 500  # names longer than this are cut: a runaway line must not bloat the store
+
+_Ev = tuple[int, str, str]  # (offset, START or RESULT, name or status value or "?")
 
 
 def parse_text(text: str, *, whole: bool, source: str = "", base_offset: int = 0) -> Parsed:
@@ -105,45 +112,59 @@ def parse_text(text: str, *, whole: bool, source: str = "", base_offset: int = 0
     if whole and _looks_like_xml(text):
         _parse_junit(text, parsed)
         return parsed
-    events: list[Event] = []
+    taken = set()  # starts of lines that were go/TAP/pytest outcomes
     for start in _candidate_lines(text):
         end = text.find("\n", start)
-        if end < 0:
-            end = len(text)
-        _classify(text, start, end, base_offset, parsed, events)
-    _pair(events, parsed, whole=whole, source=source)
+        if _classify(text[start : end if end >= 0 else len(text)].rstrip("\r"), parsed):
+            taken.add(start)
+    found = [(m.start(), START, m.group(1)) for m in _TEST.finditer(text)]
+    found += [(m.start(), RESULT, m.group(1)) for m in _RESULT.finditer(text)]
+    found.sort()
+    events: list[_Ev] = []
+    last_line = -1
+    for pos, kind, rest in found:
+        line = text.rfind("\n", 0, pos) + 1
+        if line == last_line or line in taken:
+            continue  # a second marker on one line, or a go/TAP/pytest line
+        last_line = line
+        if kind == START:
+            name = rest.strip()[:MAX_NAME]
+            if name:
+                parsed.recognised += 1
+                events.append((base_offset + pos, START, name))
+            continue
+        words = rest.split(None, 1)
+        status = _RESULT_WORDS.get(words[0].upper().rstrip(".,;:!")) if words else None
+        parsed.recognised += 1
+        events.append((base_offset + pos, RESULT, status.value if status else "?"))
+    if events:
+        _pair(events, parsed, whole=whole, source=source)
     return parsed
 
 
 def _candidate_lines(text: str) -> list[int]:
-    """Start indices of the lines holding a marker, sorted and unique."""
+    """Start indices of the lines holding a form marker, sorted and unique."""
     starts: set[int] = set()
-    if text.startswith(("ok", "not ok")):
+    if text.startswith(("ok ", "not ok ")):
         starts.add(0)
-    for marker in _MARKERS:
+    for marker in _FORM_MARKERS:
+        newline = marker[0] == "\n"
         pos = text.find(marker)
         while pos >= 0:
-            if marker[0] == "\n":
-                line_start = pos + 1
-            else:
-                line_start = text.rfind("\n", 0, pos) + 1
-            starts.add(line_start)
+            starts.add(pos + 1 if newline else text.rfind("\n", 0, pos) + 1)
             nxt = text.find("\n", pos + len(marker))
             if nxt < 0:
                 break
-            pos = text.find(marker, nxt if marker[0] == "\n" else nxt + 1)
+            pos = text.find(marker, nxt if newline else nxt + 1)
     return sorted(starts)
 
 
-def _classify(
-    text: str, start: int, end: int, base: int, parsed: Parsed, events: list[Event]
-) -> None:
-    line = text[start:end].rstrip("\r")
-    # cheap substring gates before each regex: most candidate lines are `Test:`/`Result:`
+def _classify(line: str, parsed: Parsed) -> bool:
+    """A go/TAP/pytest outcome line? Adds the outcome and says so."""
     m = _GO.match(line) if "--- " in line else None
     if m:
-        _outcome(parsed, m.group(2), Status(m.group(1)))
-        return
+        _outcome(parsed, m.group(2), _STATUS[m.group(1)])
+        return True
     m = _TAP.match(line) if line.startswith(("ok ", "not ok ")) else None
     if m:
         number, name, directive = m.group(2), m.group(3), (m.group(4) or "").upper()
@@ -152,24 +173,12 @@ def _classify(
             _outcome(parsed, name, Status.SKIP)
         else:
             _outcome(parsed, name, Status.FAIL if m.group(1) else Status.PASS)
-        return
+        return True
     m = _PYTEST.match(line.lstrip()) if "::" in line else None
     if m:
         _outcome(parsed, m.group(1), _PYTEST_STATUS[m.group(2)])
-        return
-    pos = line.find("Test: ")
-    if pos >= 0:
-        name = line[pos + 6 :].strip()[:MAX_NAME]
-        if name:
-            parsed.recognised += 1
-            events.append(Event(base + start + pos, START, name))
-            return
-    pos = line.find("Result: ")
-    if pos >= 0:
-        words = line[pos + 8 :].split()
-        status = _RESULT_WORDS.get(words[0].upper().rstrip(".,;:!")) if words else None
-        parsed.recognised += 1
-        events.append(Event(base + start + pos, RESULT, status.value if status else "?"))
+        return True
+    return False
 
 
 def _outcome(parsed: Parsed, name: str, status: Status) -> None:
@@ -177,42 +186,34 @@ def _outcome(parsed: Parsed, name: str, status: Status) -> None:
     parsed.outcomes.append((name[:MAX_NAME], status))
 
 
-def _pair(events: list[Event], parsed: Parsed, *, whole: bool, source: str) -> None:
+def _pair(events: list[_Ev], parsed: Parsed, *, whole: bool, source: str) -> None:
     """Pair each result with the start right before it (no other event in between)."""
-    if not events:
-        return
-    for prev, cur in pairwise(events):
-        if cur.kind == RESULT and prev.kind == START:
-            _result(parsed, prev.value, cur.value)
-        elif cur.kind == RESULT:
-            parsed.anomalies += 1  # a second result for the same test
-        elif prev.kind == START:
+    out = parsed.outcomes
+    prev_kind, prev_value = events[0][1], events[0][2]
+    for _, kind, value in events[1:]:
+        if kind == RESULT:
+            if prev_kind == START and value != "?":
+                out.append((prev_value, _STATUS[value]))
+            else:  # an unreadable result, or a second result for the same test
+                parsed.anomalies += 1
+        elif prev_kind == START:
             parsed.anomalies += 1  # a test that never got its result
-    head, tail = events[0], events[-1]
+        prev_kind, prev_value = kind, value
+    head = Event(*events[0])
+    tail = Event(*events[-1]) if len(events) > 1 else head
     if not whole:
         parsed.first, parsed.last = head, tail
         return
     if head.kind == RESULT:
         # "the first line of a shipped file names it": a file that is one test's log may
         # carry only the result; the file's name is then the test's name
-        _result(parsed, source or "(unnamed)", head.value)
+        if head.value == "?":
+            parsed.anomalies += 1
+        else:
+            out.append((source or "(unnamed)", _STATUS[head.value]))
     if tail.kind == START:
         parsed.open_test = True
         parsed.anomalies += 1
-
-
-def _result(parsed: Parsed, name: str, value: str) -> None:
-    if value == "?":
-        parsed.anomalies += 1
-    else:
-        parsed.outcomes.append((name, Status(value)))
-
-
-def resolve_pair(start: Event | None, result: Event) -> tuple[str, Status] | None:
-    """The outcome of a result whose closest preceding event is ``start`` (None: no event)."""
-    if start is None or start.kind != START or result.value == "?":
-        return None
-    return (start.value, Status(result.value))
 
 
 def _looks_like_xml(text: str) -> bool:

@@ -15,8 +15,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any, Protocol
 
 from loglane.accumulate.parsers import Parsed, Status
@@ -188,13 +190,7 @@ def _upserts(dialect: str) -> dict[str, str]:
     }
 
 
-def _counts(status: Status) -> tuple[int, int, int, int]:
-    """(runs, passes, failures, skips) for one outcome; a skip is not a run."""
-    if status is Status.PASS:
-        return (1, 1, 0, 0)
-    if status is Status.FAIL:
-        return (1, 0, 1, 0)
-    return (0, 0, 0, 1)
+_INDEX = {Status.PASS: 0, Status.FAIL: 1, Status.SKIP: 2}
 
 
 class Store:
@@ -287,52 +283,65 @@ class Store:
         return fresh
 
     def _write(self, items: Sequence[Contribution]) -> None:
-        tests: dict[str, list[Any]] = {}
-        pairs: dict[tuple[str, str], list[int]] = {}
+        # Count (outcome, source, second) keys with Counter, in C: a batch has thousands of
+        # outcomes but far fewer distinct keys, and the Python loop below runs per key.
+        keyed: Counter[tuple[tuple[str, Status], tuple[str, int]]] = Counter()
         sources: dict[str, list[Any]] = {}
-        timeline: dict[int, list[int]] = {}
         events: list[tuple[Any, ...]] = []
         for c in items:
             p = c.parsed
-            src = sources.setdefault(c.source, [0, 0, 0, 0, 0, 0, 0, c.seen, c.seen])
+            seen = int(c.seen)
+            src = sources.get(c.source)
+            if src is None:
+                src = sources[c.source] = [0, 0, 0, 0, 0, 0, 0, seen, seen]
             src[0] += 1
             src[1] += p.lines
             src[2] += p.recognised
             src[3] += p.anomalies
-            src[7], src[8] = min(src[7], c.seen), max(src[8], c.seen)
-            bucket = int(c.seen // BUCKET * BUCKET)
-            for name, status in p.outcomes:
-                runs, passes, failures, skips = _counts(status)
-                t = tests.setdefault(name, [0, 0, 0, 0, c.seen, c.seen])
-                t[0] += runs
-                t[1] += passes
-                t[2] += failures
-                t[3] += skips
-                t[4], t[5] = min(t[4], c.seen), max(t[5], c.seen)
-                ts = pairs.setdefault((name, c.source), [0, 0, 0, 0])
-                ts[0] += runs
-                ts[1] += passes
-                ts[2] += failures
-                ts[3] += skips
-                src[4] += passes
-                src[5] += failures
-                src[6] += skips
-                if runs:
-                    tl = timeline.setdefault(bucket, [0, 0])
-                    tl[0] += passes
-                    tl[1] += failures
-            edges: dict[int, list[Any]] = {}
-            for ev, bit in ((p.first, FIRST), (p.last, LAST)):
-                if ev is not None:
-                    row = edges.setdefault(
-                        ev.offset, [c.source_key, ev.offset, c.source, 0, ev.kind, ev.value, c.seen]
+            src[7], src[8] = min(src[7], seen), max(src[8], seen)
+            if p.outcomes:
+                keyed.update(zip(p.outcomes, repeat((c.source, seen))))
+            if p.first is not None and p.last is not None:
+                one = p.first.offset == p.last.offset  # a single event is both edges
+                for ev, bit in ((p.first, FIRST), (p.last, LAST)):
+                    edge = FIRST | LAST if one else bit
+                    events.append(
+                        (c.source_key, ev.offset, c.source, edge, ev.kind, ev.value, seen)
                     )
-                    row[3] |= bit
-            events.extend(tuple(r) for r in edges.values())
+                    if one:
+                        break
+        tests: dict[str, list[Any]] = {}  # name -> [pass, fail, skip, first, last]
+        pairs: dict[tuple[str, str], list[int]] = {}  # (name, source) -> [pass, fail, skip]
+        timeline: dict[int, list[int]] = {}  # bucket -> [pass, fail]
+        for ((name, status), (source, seen)), n in keyed.items():
+            i = _INDEX[status]
+            t = tests.get(name)
+            if t is None:
+                t = tests[name] = [0, 0, 0, seen, seen]
+            t[i] += n
+            if seen < t[3]:
+                t[3] = seen
+            elif seen > t[4]:
+                t[4] = seen
+            ts = pairs.get((name, source))
+            if ts is None:
+                ts = pairs[(name, source)] = [0, 0, 0]
+            ts[i] += n
+            sources[source][4 + i] += n
+            if i < 2:
+                tl = timeline.get(seen // BUCKET * BUCKET)
+                if tl is None:
+                    tl = timeline[seen // BUCKET * BUCKET] = [0, 0]
+                tl[i] += n
         # sorted keys: concurrent PostgreSQL writers lock shared rows in one order (no deadlock)
         sql = self._sql
-        self.db.executemany(sql["tests"], [(k, *v) for k, v in sorted(tests.items())])
-        self.db.executemany(sql["test_sources"], [(*k, *v) for k, v in sorted(pairs.items())])
+        self.db.executemany(
+            sql["tests"],
+            [(k, p + f, p, f, s, lo, hi) for k, (p, f, s, lo, hi) in sorted(tests.items())],
+        )
+        self.db.executemany(
+            sql["test_sources"], [(*k, p + f, p, f, s) for k, (p, f, s) in sorted(pairs.items())]
+        )
         self.db.executemany(sql["sources"], [(k, *v) for k, v in sorted(sources.items())])
         self.db.executemany(sql["timeline"], [(k, *v) for k, v in sorted(timeline.items())])
         if events:
