@@ -207,3 +207,11 @@ def test_root_refuses_escapes(daemon_factory: object, short_dir: Path, how: str)
     inside.shutdown(socket.SHUT_WR)
     assert read_until_eof(inside) == b"OK\0BYE\0"
     assert (root / "ok.log").read_bytes() == b"inside\n"
+
+
+def test_a_fifo_does_not_hang_the_server(daemon: Daemon, short_dir: Path) -> None:
+    fifo = short_dir / "fifo"
+    os.mkfifo(fifo)
+    s = open_file(daemon, str(fifo))
+    assert read_until_eof(s).startswith(b"OSError: [Errno 6]")  # ENXIO: no reader
+    check_still_serving(daemon, short_dir)

@@ -16,7 +16,8 @@ import stat
 from collections.abc import Callable
 from typing import Protocol
 
-_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+# O_NONBLOCK: opening a FIFO must not hang the whole server (it fails with ENXIO instead).
+_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK
 
 
 class Writer(Protocol):
@@ -124,7 +125,7 @@ class FileTable:
         try:
             st = os.fstat(fd)
             if not (stat.S_ISREG(st.st_mode) or stat.S_ISCHR(st.st_mode)):
-                raise IsADirectoryError(f"not a regular file: {os.fsdecode(path)!r}")
+                raise ValueError(f"not a regular file: {os.fsdecode(path)!r}")
         except BaseException:
             os.close(fd)
             raise

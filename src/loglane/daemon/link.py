@@ -192,7 +192,10 @@ class Link:
         deadline = self.clock() + self.fallback_after
         while self.sock is not None and self.pending:
             sock = self.sock
+            before = len(self.pending)
             status = self._send_some(sock)
+            if len(self.pending) < before:  # progress: a slow daemon is not a stalled one
+                deadline = self.clock() + self.fallback_after
             if status is _LOST:
                 self._lost()
                 return
