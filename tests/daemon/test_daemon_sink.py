@@ -173,3 +173,8 @@ def test_logger_survives_a_daemon_restart(daemon: Daemon, short_dir: Path) -> No
     assert log.close()
     got = [int(line.rsplit(" ", 1)[1]) for line in today(base).read_text().splitlines()]
     assert got == list(range(10000))
+
+
+def test_unsendable_path_raises_at_construction(short_dir: Path) -> None:
+    with pytest.raises(ValueError, match="PATH_MAX"):
+        DaemonSink(short_dir / ("x" * 5000))

@@ -15,7 +15,8 @@ import weakref
 from collections import deque
 from types import TracebackType
 
-from loglane.daemon.link import Link, OpenRefused
+from loglane.daemon.connect import OpenRefused
+from loglane.daemon.link import Link
 
 DEFAULT_SOCKET = "/tmp/loglane.sock"
 _MAX_ROUND = 1 << 20  # bytes the sender takes per round, so pending stays modest

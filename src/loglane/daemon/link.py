@@ -23,34 +23,17 @@ from __future__ import annotations
 import os
 import select
 import socket
-import sys
 import time
 from collections.abc import Callable
 
 from loglane.daemon import protocol
+from loglane.daemon.connect import OpenRefused, connect, say_on_stderr
 
 _FILE_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
 _SEND_FLAGS = getattr(socket, "MSG_NOSIGNAL", 0)
-_SNDBUF = 1 << 20
 _BACKOFF_FIRST = 0.05
 _BACKOFF_MAX = 2.0
 _DONE, _BLOCKED, _LOST = object(), object(), object()
-
-
-class OpenRefused(Exception):
-    """The daemon answered the opening message with an error (permission, --root, ...)."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(f"{type(error).__name__}: {error}")
-        self.error = error
-
-
-def _say(message: str) -> None:
-    try:
-        sys.stderr.write(f"loglane: {message}\n")
-        sys.stderr.flush()
-    except Exception:  # stderr closed: nothing else to tell
-        pass
 
 
 class Link:
@@ -64,7 +47,7 @@ class Link:
         fallback_after: float = 5.0,
         buffer_limit: int = 4 << 20,
         timeout: float = 2.0,
-        say: Callable[[str], None] = _say,
+        say: Callable[[str], None] = say_on_stderr,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = path
@@ -124,7 +107,10 @@ class Link:
 
     def _try_open(self, now: float) -> None:
         try:
-            self._open_connection()
+            try:
+                self._open_connection()
+            except ValueError as exc:  # a path the protocol cannot carry
+                raise OpenRefused(exc) from None
         except OpenRefused as exc:
             if self.last_error is None or str(self.last_error) != str(exc):
                 self.say(f"the daemon at {self.socket_path} refused {self.name!r}: {exc}")
@@ -149,41 +135,15 @@ class Link:
         self._backoff = min(self._backoff * 2, _BACKOFF_MAX)
 
     def _open_connection(self) -> None:
-        message = protocol.open_message(self.path)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        try:
-            sock.settimeout(self.timeout)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SNDBUF)
-            sock.connect(self.socket_path)
-            sock.sendall(message)
-            replies = protocol.Replies()
-            while True:
-                data = sock.recv(4096)
-                if not data:
-                    raise ConnectionResetError(
-                        f"daemon at {self.socket_path} closed the connection"
-                    )
-                messages = replies.feed(data)
-                if messages:
-                    break
-            first = messages[0]
-            if first != protocol.OK[:-1]:
-                error = protocol.exception_for(first)
-                if protocol.parse_shutdown(first) is not None:
-                    raise ConnectionResetError(f"daemon at {self.socket_path} is stopping")
-                raise OpenRefused(error)
-            sock.setblocking(False)
-        except BaseException:
-            sock.close()
-            raise
+        sock, replies, extra = connect(self.socket_path, self.path, self.timeout)
         self.sock = sock
         self._poll = select.poll()
         self._poll.register(sock, select.POLLIN)
         self._replies = replies
         self._tail = b""
         self._rotated = False
-        for extra in messages[1:]:
-            self._message(extra)
+        for message in extra:
+            self._message(message)
 
     # ---- sending ------------------------------------------------------------------------
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from loglane.daemon.link import Link, OpenRefused
+from loglane.daemon import protocol
+from loglane.daemon.connect import OpenRefused
+from loglane.daemon.link import Link
 from loglane.record import Record
 from loglane.sinks.base import Formatter, Sink, SinkBacklogged
 from loglane.sinks.daily import DailyNames
@@ -47,6 +49,8 @@ class DaemonSink(Sink):
         directory = os.path.dirname(self.names.base)
         if not os.path.isdir(directory):
             raise ValueError(f"log directory does not exist: {directory!r}")
+        # Fail now, not on the writer thread, for a name the protocol cannot carry.
+        protocol.open_message(os.fsencode(self.names.path_for(0)))
         self.socket = socket
         self.fallback_after = fallback_after
         self.buffer_limit = buffer_limit

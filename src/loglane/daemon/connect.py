@@ -1,0 +1,62 @@
+"""Opening a connection to the daemon and confirming the file, for loglane's clients."""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+from loglane.daemon import protocol
+
+#: a larger send buffer lets a burst go to the kernel without waiting for the daemon
+_SNDBUF = 1 << 20
+
+
+class OpenRefused(Exception):
+    """The daemon answered the opening message with an error (permission, --root, ...)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.error = error
+
+
+def say_on_stderr(message: str) -> None:
+    try:
+        sys.stderr.write(f"loglane: {message}\n")
+        sys.stderr.flush()
+    except Exception:  # stderr closed: nothing else to tell
+        pass
+
+
+def connect(
+    socket_path: str, path: bytes, timeout: float
+) -> tuple[socket.socket, protocol.Replies, list[bytes]]:
+    """Connect, send the path and wait for ``OK``; returns a non-blocking socket, the reply
+    reader, and any messages that came after ``OK``.
+
+    Raises OpenRefused for the daemon's error, OSError when there is no answering daemon
+    (or it is stopping), ValueError for a path that cannot be sent.
+    """
+    message = protocol.open_message(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        sock.settimeout(timeout)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SNDBUF)
+        sock.connect(socket_path)
+        sock.sendall(message)
+        replies = protocol.Replies()
+        messages: list[bytes] = []
+        while not messages:
+            data = sock.recv(4096)
+            if not data:
+                raise ConnectionResetError(f"daemon at {socket_path} closed the connection")
+            messages = replies.feed(data)
+        first = messages[0]
+        if first != protocol.OK[:-1]:
+            if protocol.parse_shutdown(first) is not None:
+                raise ConnectionResetError(f"daemon at {socket_path} is stopping")
+            raise OpenRefused(protocol.exception_for(first))
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock, replies, messages[1:]
