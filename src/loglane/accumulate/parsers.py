@@ -85,6 +85,31 @@ _RESULT_WORDS = {
 # Markers of the self-contained forms; found with str.find (C speed) so that the many ordinary
 # log lines between them cost nothing per line.
 _FORM_MARKERS = ("--- ", "::", "\nok ", "\nnot ok ")
+# `Test:`/`Result:` lines are the bulk of the seed's logs. Both markers end in "t: ", and a
+# pattern that is a plain literal is searched for at C speed (an alternation is tried at every
+# character), so one pass finds both; the few other words ending in "t" are skipped.
+_T_COLON = re.compile("t: ")
+_STATUS = {
+    "PASSED": Status.PASS,
+    "XPASS": Status.PASS,
+    "XFAIL": Status.PASS,
+    "FAILED": Status.FAIL,
+    "ERROR": Status.FAIL,
+    "SKIPPED": Status.SKIP,
+}
+_RESULT_WORDS = {
+    "PASS": Status.PASS,
+    "PASSED": Status.PASS,
+    "OK": Status.PASS,
+    "FAIL": Status.FAIL,
+    "FAILED": Status.FAIL,
+    "ERROR": Status.FAIL,
+    "SKIP": Status.SKIP,
+    "SKIPPED": Status.SKIP,
+}
+# Markers of the self-contained forms; found with str.find (C speed) so that the many ordinary
+# log lines between them cost nothing per line.
+_FORM_MARKERS = ("--- ", "::", "\nok ", "\nnot ok ")
 # `Test:`/`Result:` lines are the bulk of the seed's logs. A pattern that starts with a literal
 # is searched for at C speed (an alternation of the two is not: it is tried at every
 # character), so each gets its own pass. The first marker on a line wins.
@@ -117,16 +142,24 @@ def parse_text(text: str, *, whole: bool, source: str = "", base_offset: int = 0
         end = text.find("\n", start)
         if _classify(text[start : end if end >= 0 else len(text)].rstrip("\r"), parsed):
             taken.add(start)
-    found = [(m.start(), START, m.group(1)) for m in _TEST.finditer(text)]
-    found += [(m.start(), RESULT, m.group(1)) for m in _RESULT.finditer(text)]
-    found.sort()
     events: list[_Ev] = []
-    last_line = -1
-    for pos, kind, rest in found:
-        line = text.rfind("\n", 0, pos) + 1
-        if line == last_line or line in taken:
-            continue  # a second marker on one line, or a go/TAP/pytest line
-        last_line = line
+    line_end = -1  # end of the line of the last event: the first marker on a line wins
+    for m in _T_COLON.finditer(text):
+        at = m.start()
+        if at < line_end:
+            continue
+        if text.startswith("Tes", at - 3):
+            pos, kind = at - 3, START
+        elif text.startswith("Resul", at - 5):
+            pos, kind = at - 5, RESULT
+        else:
+            continue
+        line_end = text.find("\n", at)
+        if line_end < 0:
+            line_end = len(text)
+        if taken and text.rfind("\n", 0, pos) + 1 in taken:
+            continue  # a go/TAP/pytest line
+        rest = text[at + 3 : line_end]
         if kind == START:
             name = rest.strip()[:MAX_NAME]
             if name:
@@ -134,12 +167,16 @@ def parse_text(text: str, *, whole: bool, source: str = "", base_offset: int = 0
                 events.append((base_offset + pos, START, name))
             continue
         words = rest.split(None, 1)
-        status = _RESULT_WORDS.get(words[0].upper().rstrip(".,;:!")) if words else None
         parsed.recognised += 1
-        events.append((base_offset + pos, RESULT, status.value if status else "?"))
+        events.append((base_offset + pos, RESULT, _word(words[0]) if words else "?"))
     if events:
         _pair(events, parsed, whole=whole, source=source)
     return parsed
+
+
+def _word(word: str) -> str:
+    status = _RESULT_WORDS.get(word.upper().rstrip(".,;:!"))
+    return status.value if status is not None else "?"
 
 
 def _candidate_lines(text: str) -> list[int]:

@@ -52,6 +52,7 @@ class _Db(Protocol):
     def rollback(self) -> None: ...
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+    def upsert(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
     def close(self) -> None: ...
 
 
@@ -89,6 +90,8 @@ class _Sqlite:
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self.conn.executemany(sql, rows)
+
+    upsert = executemany
 
     def close(self) -> None:
         self.conn.close()
@@ -131,6 +134,10 @@ class _Postgres:
         with self.conn.cursor() as cur:
             cur.executemany(self._sql(sql), rows)
 
+    def upsert(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:  # rows -> one list per column, for unnest()
+            self.conn.execute(self._sql(sql), [list(col) for col in zip(*rows, strict=True)])
+
     def close(self) -> None:
         self.conn.close()
 
@@ -157,35 +164,49 @@ CREATE TABLE IF NOT EXISTS acc_events (
 """
 
 
+# column types of each upsert's rows: PostgreSQL gets them as one array per column
+_TYPES = {
+    "tests": ("text", "int8", "int8", "int8", "int8", "float8", "float8"),
+    "test_sources": ("text", "text", "int8", "int8", "int8", "int8"),
+    "sources": ("text", *["int8"] * 7, "float8", "float8"),
+    "timeline": ("int8", "int8", "int8"),
+    "events": ("text", "int8", "text", "int8", "text", "text", "float8"),
+}
+
+
 def _upserts(dialect: str) -> dict[str, str]:
+    """One INSERT ... ON CONFLICT per table, taking its rows as ``{rows}``: row by row
+    (``VALUES (?,...)``, executemany) for SQLite, whole columns (``unnest`` of arrays, a single
+    statement) for PostgreSQL, where psycopg's per-row executemany cost dominated."""
     lo, hi = ("MIN", "MAX") if dialect == "sqlite" else ("LEAST", "GREATEST")
 
+    def rows(table: str) -> str:
+        types = _TYPES[table]
+        if dialect == "sqlite":
+            return "VALUES (" + ",".join("?" for _ in types) + ")"
+        return "SELECT * FROM unnest(" + ", ".join(f"?::{t}[]" for t in types) + ")"
+
     def add(table: str, cols: Sequence[str]) -> str:
-        return ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in cols)
+        return ", ".join(f"{c} = acc_{table}.{c} + excluded.{c}" for c in cols)
 
     def seen(table: str) -> str:
         return (
-            f"first_seen = {lo}({table}.first_seen, excluded.first_seen), "
-            f"last_seen = {hi}({table}.last_seen, excluded.last_seen)"
+            f"first_seen = {lo}(acc_{table}.first_seen, excluded.first_seen), "
+            f"last_seen = {hi}(acc_{table}.last_seen, excluded.last_seen)"
         )
 
     counts = ("runs", "passes", "failures", "skips")
     src = ("messages", "lines", "recognised", "anomalies", "passes", "failures", "skips")
     return {
-        "tests": "INSERT INTO acc_tests VALUES (?,?,?,?,?,?,?) ON CONFLICT (name) DO UPDATE SET "
-        + add("acc_tests", counts)
-        + ", "
-        + seen("acc_tests"),
-        "test_sources": "INSERT INTO acc_test_sources VALUES (?,?,?,?,?,?) "
-        "ON CONFLICT (name, source) DO UPDATE SET " + add("acc_test_sources", counts),
-        "sources": "INSERT INTO acc_sources VALUES (?,?,?,?,?,?,?,?,?,?) "
-        "ON CONFLICT (source) DO UPDATE SET "
-        + add("acc_sources", src)
-        + ", "
-        + seen("acc_sources"),
-        "timeline": "INSERT INTO acc_timeline VALUES (?,?,?) ON CONFLICT (bucket) DO UPDATE SET "
-        + add("acc_timeline", ("passes", "failures")),
-        "events": "INSERT INTO acc_events VALUES (?,?,?,?,?,?,?) "
+        "tests": f"INSERT INTO acc_tests {rows('tests')} ON CONFLICT (name) DO UPDATE SET "
+        f"{add('tests', counts)}, {seen('tests')}",
+        "test_sources": f"INSERT INTO acc_test_sources {rows('test_sources')} "
+        f"ON CONFLICT (name, source) DO UPDATE SET {add('test_sources', counts)}",
+        "sources": f"INSERT INTO acc_sources {rows('sources')} ON CONFLICT (source) DO UPDATE "
+        f"SET {add('sources', src)}, {seen('sources')}",
+        "timeline": f"INSERT INTO acc_timeline {rows('timeline')} ON CONFLICT (bucket) "
+        f"DO UPDATE SET {add('timeline', ('passes', 'failures'))}",
+        "events": f"INSERT INTO acc_events {rows('events')} "
         "ON CONFLICT (source_key, pos) DO NOTHING",
     }
 
@@ -335,17 +356,17 @@ class Store:
                 tl[i] += n
         # sorted keys: concurrent PostgreSQL writers lock shared rows in one order (no deadlock)
         sql = self._sql
-        self.db.executemany(
+        self.db.upsert(
             sql["tests"],
             [(k, p + f, p, f, s, lo, hi) for k, (p, f, s, lo, hi) in sorted(tests.items())],
         )
-        self.db.executemany(
+        self.db.upsert(
             sql["test_sources"], [(*k, p + f, p, f, s) for k, (p, f, s) in sorted(pairs.items())]
         )
-        self.db.executemany(sql["sources"], [(k, *v) for k, v in sorted(sources.items())])
-        self.db.executemany(sql["timeline"], [(k, *v) for k, v in sorted(timeline.items())])
+        self.db.upsert(sql["sources"], [(k, *v) for k, v in sorted(sources.items())])
+        self.db.upsert(sql["timeline"], [(k, *v) for k, v in sorted(timeline.items())])
         if events:
-            self.db.executemany(sql["events"], sorted(events))
+            self.db.upsert(sql["events"], sorted(events))
 
     def read(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every table's rows, read in one transaction so they agree with each other."""
