@@ -16,6 +16,8 @@ from typing import Any
 
 import pika
 
+from loglane import wire
+
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
@@ -54,6 +56,30 @@ def start_ship(*args: str, stderr: Any = subprocess.PIPE) -> subprocess.Popen[st
     )
 
 
+class StderrLines:
+    """Collects a child's stderr lines as they come, so a test can wait for a message."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        assert proc.stderr is not None
+        self._thread = threading.Thread(target=self._read, args=(proc.stderr,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: Any) -> None:
+        for line in stream:
+            self.lines.append(line)
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def wait(self, needle: str, timeout: float = 20) -> None:
+        wait_for(lambda: needle in self.text(), timeout, f"{needle!r} on stderr")
+
+    def finish(self) -> str:
+        self._thread.join(10)
+        return self.text()
+
+
 @dataclass
 class Received:
     """Everything taken off a queue so far, by message id."""
@@ -83,6 +109,8 @@ class QueueReader:
         self.queue = queue
         self.conn = pika.BlockingConnection(pika.URLParameters(url))
         self.ch = self.conn.channel()
+        # the same declaration as the shipper's, so reading may start before it runs
+        self.ch.queue_declare(queue, durable=True, arguments=dict(wire.QUEUE_ARGUMENTS))
         self.got = Received()
 
     def drain(self) -> Received:

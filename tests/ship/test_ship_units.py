@@ -105,16 +105,19 @@ def test_spool_survives_reopen_and_cuts_a_torn_record(tmp_path: Path) -> None:
     again.close()
 
 
-def test_outbox_spills_to_spool_only_while_disconnected(tmp_path: Path) -> None:
+def test_outbox_uses_the_spool_while_disconnected_memory_while_connected(tmp_path: Path) -> None:
     spool = Spool(tmp_path, max_bytes=1 << 20)
     box = Outbox(spool, memory_bytes=10)
     box.connected = True
     assert box.put(_batch(0, b"12345678\n"))
+    assert spool.unread == 0
     assert not box.put(_batch(1, b"12345678\n"))  # memory full, broker there: push back
+    assert box.put(_batch(1, b"12345678\n"), spill=True)  # the sink never pushes back
     box.connected = False
-    assert box.put(_batch(1, b"12345678\n"))  # broker away: to disk
-    assert spool.unread == 1
-    assert box.take() is not None and box.take() is not None and box.take() is None
+    assert box.put(_batch(2, b"12345678\n"))  # broker away: to disk
+    assert spool.unread == 2
+    taken = [box.take(), box.take(), box.take()]
+    assert [b.offset for b in taken if b] == [10, 20, 0] and box.take() is None
     spool.close()
 
 

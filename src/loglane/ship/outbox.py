@@ -3,8 +3,9 @@
 Three places, taken in this order by the publisher:
 
 * ``retry``: batches that were in flight when a connection died (or the broker nacked them);
-* the disk spool: batches that arrived while the broker was away, or while memory was full;
-* ``memory``: the fast path, bounded in bytes.
+* the disk spool: batches that arrived while the broker was away (or, for the sink, while
+  memory was full);
+* ``memory``: the fast path while connected, bounded in bytes.
 
 ``put`` never blocks. It answers False when the batch fits nowhere; the file tailer then keeps
 the batch and pauses that file (the file itself is the backlog), while the logger's sink counts
@@ -41,10 +42,13 @@ class Outbox:
         """Queue ``batch``; spill to disk when the broker is away (or ``spill`` and memory full)."""
         size = len(batch.body)
         with self._lock:
-            if self._memory_used + size <= self.memory_bytes or not self._memory:
+            # While the broker is away, disk first: what was read survives our own exit too.
+            if not self.connected and self.spool is not None and self.spool.append(batch):
+                self.spooled_batches += 1
+            elif self._memory_used + size <= self.memory_bytes or not self._memory:
                 self._memory.append(batch)
                 self._memory_used += size
-            elif (spill or not self.connected) and self.spool and self.spool.append(batch):
+            elif spill and self.spool is not None and self.spool.append(batch):
                 self.spooled_batches += 1
             else:
                 return False
@@ -95,6 +99,21 @@ class Outbox:
                     lost += batch.lines
         self.wake()
         return lost
+
+    def disconnected(self) -> None:
+        """The broker went away: move what waits in memory to disk, where it outlives us."""
+        with self._lock:
+            self.connected = False
+            if self.spool is None:
+                return
+            keep: deque[Batch] = deque()
+            for queue in (self._retry, self._memory):
+                for batch in queue:
+                    if batch.spool_seg >= 0 or not self.spool.append(batch):
+                        keep.append(batch)
+                queue.clear()
+            self._memory_used = 0
+            self._retry = keep  # already spooled, or no room on disk: stays in memory
 
     def spill_all(self, extra: list[Batch]) -> tuple[int, int]:
         """Move everything held in memory (and ``extra``) to the spool, for a later run.

@@ -193,6 +193,7 @@ class Publisher:
             finally:
                 self.outbox.connected = False
                 await self._abandon_inflight()
+                self.outbox.disconnected()
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(connection.close(), 2.0)
 

@@ -104,7 +104,9 @@ class _Run:
 
     async def _shutdown(self, pub_task: asyncio.Task[None]) -> int:
         code = 0
-        self.publisher.stop(self.opts.drain_timeout)
+        # Wait for confirms only while there is a broker to give them; with none, what is not
+        # confirmed is in the spool or still in the files, and the next run sends it.
+        self.publisher.stop(self.opts.drain_timeout if self.outbox.connected else 0.0)
         try:
             await asyncio.wait_for(asyncio.shield(pub_task), self.opts.drain_timeout + 5)
         except BrokerRefused as exc:
