@@ -113,8 +113,6 @@ _FORM_MARKERS = ("--- ", "::", "\nok ", "\nnot ok ")
 # `Test:`/`Result:` lines are the bulk of the seed's logs. A pattern that starts with a literal
 # is searched for at C speed (an alternation of the two is not: it is tried at every
 # character), so each gets its own pass. The first marker on a line wins.
-_TEST = re.compile(r"Test: ([^\n]*)")
-_RESULT = re.compile(r"Result: ([^\n]*)")
 _STATUS = {s.value: s for s in Status}
 MAX_NAME = 500  # names longer than this are cut: a runaway line must not bloat the store
 

@@ -149,8 +149,7 @@ CREATE TABLE IF NOT EXISTS acc_tests (
     name TEXT PRIMARY KEY, runs {int} NOT NULL, passes {int} NOT NULL, failures {int} NOT NULL,
     skips {int} NOT NULL, first_seen {real} NOT NULL, last_seen {real} NOT NULL);
 CREATE TABLE IF NOT EXISTS acc_test_sources (
-    name TEXT NOT NULL, source TEXT NOT NULL, runs {int} NOT NULL, passes {int} NOT NULL,
-    failures {int} NOT NULL, skips {int} NOT NULL, PRIMARY KEY (name, source));
+    name TEXT NOT NULL, source TEXT NOT NULL, PRIMARY KEY (name, source));
 CREATE TABLE IF NOT EXISTS acc_sources (
     source TEXT PRIMARY KEY, messages {int} NOT NULL, lines {int} NOT NULL,
     recognised {int} NOT NULL, anomalies {int} NOT NULL, passes {int} NOT NULL,
@@ -167,7 +166,7 @@ CREATE TABLE IF NOT EXISTS acc_events (
 # column types of each upsert's rows: PostgreSQL gets them as one array per column
 _TYPES = {
     "tests": ("text", "int8", "int8", "int8", "int8", "float8", "float8"),
-    "test_sources": ("text", "text", "int8", "int8", "int8", "int8"),
+    "test_sources": ("text", "text"),
     "sources": ("text", *["int8"] * 7, "float8", "float8"),
     "timeline": ("int8", "int8", "int8"),
     "events": ("text", "int8", "text", "int8", "text", "text", "float8"),
@@ -200,8 +199,9 @@ def _upserts(dialect: str) -> dict[str, str]:
     return {
         "tests": f"INSERT INTO acc_tests {rows('tests')} ON CONFLICT (name) DO UPDATE SET "
         f"{add('tests', counts)}, {seen('tests')}",
+        # which sources a test ran in: a set, so a pair already there costs no new row version
         "test_sources": f"INSERT INTO acc_test_sources {rows('test_sources')} "
-        f"ON CONFLICT (name, source) DO UPDATE SET {add('test_sources', counts)}",
+        "ON CONFLICT (name, source) DO NOTHING",
         "sources": f"INSERT INTO acc_sources {rows('sources')} ON CONFLICT (source) DO UPDATE "
         f"SET {add('sources', src)}, {seen('sources')}",
         "timeline": f"INSERT INTO acc_timeline {rows('timeline')} ON CONFLICT (bucket) "
@@ -235,6 +235,10 @@ class Store:
         else:
             self.db = _Sqlite(url)
         self._sql = _upserts(self.db.dialect)
+        # (test, source) pairs this process has committed: most batches repeat them, and
+        # not sending them again saves the bulk of each transaction's rows
+        self._known_pairs: set[tuple[str, str]] = set()
+        self._pending_pairs: set[tuple[str, str]] = set()
         self._create()
 
     def _create(self) -> None:
@@ -271,8 +275,12 @@ class Store:
             try:
                 self.db.begin()
                 fresh = self._insert_ids(items)
+                self._pending_pairs = set()
                 self._write(fresh)
                 self.db.commit()
+                if len(self._known_pairs) > 1_000_000:
+                    self._known_pairs.clear()  # bounded memory; re-sending is merely slower
+                self._known_pairs |= self._pending_pairs
                 return len(fresh)
             except Exception as exc:
                 self.db.rollback()
@@ -332,7 +340,7 @@ class Store:
                     if one:
                         break
         tests: dict[str, list[Any]] = {}  # name -> [pass, fail, skip, first, last]
-        pairs: dict[tuple[str, str], list[int]] = {}  # (name, source) -> [pass, fail, skip]
+        pairs: set[tuple[str, str]] = set()  # (name, source) not yet known to be stored
         timeline: dict[int, list[int]] = {}  # bucket -> [pass, fail]
         for ((name, status), (source, seen)), n in keyed.items():
             i = _INDEX[status]
@@ -344,10 +352,8 @@ class Store:
                 t[3] = seen
             elif seen > t[4]:
                 t[4] = seen
-            ts = pairs.get((name, source))
-            if ts is None:
-                ts = pairs[(name, source)] = [0, 0, 0]
-            ts[i] += n
+            if (name, source) not in self._known_pairs:
+                pairs.add((name, source))
             sources[source][4 + i] += n
             if i < 2:
                 tl = timeline.get(seen // BUCKET * BUCKET)
@@ -360,9 +366,8 @@ class Store:
             sql["tests"],
             [(k, p + f, p, f, s, lo, hi) for k, (p, f, s, lo, hi) in sorted(tests.items())],
         )
-        self.db.upsert(
-            sql["test_sources"], [(*k, p + f, p, f, s) for k, (p, f, s) in sorted(pairs.items())]
-        )
+        self.db.upsert(sql["test_sources"], sorted(pairs))
+        self._pending_pairs = pairs
         self.db.upsert(sql["sources"], [(k, *v) for k, v in sorted(sources.items())])
         self.db.upsert(sql["timeline"], [(k, *v) for k, v in sorted(timeline.items())])
         if events:

@@ -24,7 +24,7 @@ class TestRow:
     skips: int = 0
     first_seen: float = 0.0
     last_seen: float = 0.0
-    sources: dict[str, int] = field(default_factory=dict)  # source -> runs there
+    sources: set[str] = field(default_factory=set)  # the sources it ran (or skipped) in
 
     @property
     def flaky(self) -> bool:
@@ -103,7 +103,10 @@ class Summary:
                 "anomalies": sum(s.anomalies for s in src),
                 "open_tests": self.open_tests,
             },
-            "tests": [{**asdict(t), "flaky": t.flaky} for t in self.ordered()],
+            "tests": [
+                {**asdict(t), "sources": sorted(t.sources), "flaky": t.flaky}
+                for t in self.ordered()
+            ],
             "flaky": [t.name for t in self.flaky()],
             "sources": [asdict(s) for s in sorted(src, key=lambda s: s.source)],
             "timeline": [
@@ -118,9 +121,9 @@ def load(store: Store) -> Summary:
     s = Summary(messages=int(data["messages"][0][0]))
     for name, runs, passes, failures, skips, first, last in data["tests"]:
         s.tests[name] = TestRow(name, runs, passes, failures, skips, first, last)
-    for name, source, runs, *_ in data["test_sources"]:
+    for name, source in data["test_sources"]:
         if name in s.tests:
-            s.tests[name].sources[source] = runs
+            s.tests[name].sources.add(source)
     for row in data["sources"]:
         s.sources[row[0]] = SourceRow(*row)
     for bucket, passes, failures in data["timeline"]:
@@ -167,7 +170,7 @@ def _add(s: Summary, name: str, source: str, value: str, seen: float) -> None:
         src.skips += 1
         return
     t.runs += 1
-    t.sources[source] = t.sources.get(source, 0) + 1
+    t.sources.add(source)
     passed = status is Status.PASS
     t.passes += passed
     t.failures += not passed
