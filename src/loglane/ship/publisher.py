@@ -150,6 +150,11 @@ class Publisher:
             self._wake.set()
 
     @property
+    def down(self) -> bool:
+        """The last connection attempt failed (False while the first one is under way)."""
+        return self._down_since is not None
+
+    @property
     def idle(self) -> bool:
         return not self._inflight and self.outbox.pending() == 0
 

@@ -106,7 +106,7 @@ class _Run:
         code = 0
         # Wait for confirms only while there is a broker to give them; with none, what is not
         # confirmed is in the spool or still in the files, and the next run sends it.
-        self.publisher.stop(self.opts.drain_timeout if self.outbox.connected else 0.0)
+        self.publisher.stop(0.0 if self.publisher.down else self.opts.drain_timeout)
         try:
             await asyncio.wait_for(asyncio.shield(pub_task), self.opts.drain_timeout + 5)
         except BrokerRefused as exc:

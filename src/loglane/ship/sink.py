@@ -166,7 +166,7 @@ class AmqpSink(Sink):
             return  # never started, or closed already
         self._cut(force=True)
         # Wait for the broker only while it is there; otherwise spool at once.
-        timeout = self.close_timeout if outbox.connected else 0.0
+        timeout = 0.0 if publisher.down else self.close_timeout
         loop = self._loop
         if loop is not None:
             with contextlib.suppress(RuntimeError):
