@@ -59,6 +59,7 @@ class ProxyFile:
         except OpenRefused as exc:
             raise exc.error from None
         self._timeout = timeout
+        self._close_timeout = timeout
         self._queue: deque[bytes] = deque()
         self._added = 0  # bytes appended by writers (only writers change it)
         self._taken = 0  # bytes taken by the sender (only the sender changes it)

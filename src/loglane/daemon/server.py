@@ -287,7 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(path: str | None, verbose: bool) -> None:
-    handler: logging.Handler = logging.FileHandler(path) if path else logging.StreamHandler()
+    # backslashreplace: a non-UTF-8 path in a message must not break the log line.
+    handler: logging.Handler = (
+        logging.FileHandler(path, errors="backslashreplace") if path else logging.StreamHandler()
+    )
     handler.setFormatter(logging.Formatter("%(asctime)s loglane serve %(levelname)s %(message)s"))
     log.handlers[:] = [handler]
     log.setLevel(logging.DEBUG if verbose else logging.INFO)

@@ -7,6 +7,7 @@ Each record goes to its own day's file (``DailyNames``), one daemon connection p
 
 from __future__ import annotations
 
+import operator
 import os
 from collections.abc import Sequence
 
@@ -20,6 +21,7 @@ from loglane.sinks.daily import DailyNames
 DEFAULT_SOCKET = "/tmp/loglane.sock"
 #: connections kept per sink: today's file, and yesterday's for late records around midnight
 _MAX_LINKS = 2
+_timestamp = operator.itemgetter(1)  # Record.ts_ns, also for raw record tuples
 
 
 class DaemonSink(Sink):
@@ -82,22 +84,35 @@ class DaemonSink(Sink):
         self._links.pop(oldest).close()
 
     def write(self, records: Sequence[Record], lines: Sequence[str]) -> None:
-        # Group consecutive records by day: almost always a single group per batch.
-        path_for = self.names.path_for
-        current = ""
-        start = 0
+        if not records:
+            return
         errors: list[Exception] = []
-        for i, record in enumerate(records):
-            path = path_for(record[1])
-            if path != current:
-                if i > start:
-                    self._send(current, lines[start:i], errors)
-                current, start = path, i
-        if len(records) > start:
-            self._send(current, lines[start:], errors)
+        stamps = list(map(_timestamp, records))
+        path_for = self.names.path_for
+        first = path_for(min(stamps))
+        if path_for(max(stamps)) == first:
+            # A day is one interval of time: if the earliest and latest records share a
+            # file, all do. The usual case, at C speed rather than a call per record.
+            self._send(first, lines, errors)
+        else:
+            self._write_by_day(stamps, lines, errors)
         if errors:
             # Every line is kept by its link (bounded); do not hand the batch back.
             raise SinkBacklogged(f"{self.describe()}: {errors[0]}")
+
+    def _write_by_day(
+        self, stamps: list[int], lines: Sequence[str], errors: list[Exception]
+    ) -> None:
+        # Consecutive records of one day go together; order within each file is kept.
+        path_for = self.names.path_for
+        current = path_for(stamps[0])
+        start = 0
+        for i, ts in enumerate(stamps):
+            path = path_for(ts)
+            if path != current:
+                self._send(current, lines[start:i], errors)
+                current, start = path, i
+        self._send(current, lines[start:], errors)
 
     def _send(self, path: str, lines: Sequence[str], errors: list[Exception]) -> None:
         data = ("\n".join(lines) + "\n").encode("utf-8", "backslashreplace")
