@@ -122,7 +122,8 @@ class BadStr:
 @pytest.mark.parametrize(
     ("call", "expected"),
     [
-        (lambda log: log.info("%d apples", "many"), "%d apples <loglane: message could not be formatted: TypeError"),
+        (lambda log: log.info("%d apples", "many"),
+         "%d apples <loglane: message could not be formatted: TypeError"),
         (lambda log: log.info("%s and %s", 1), "not enough arguments"),
         (lambda log: log.info("%s", 1, 2), "not all arguments converted"),
         (lambda log: log.info("obj %s", BadStr()), "RuntimeError: broken __str__"),

@@ -82,7 +82,8 @@ def test_drop_policy_counts_and_later_writes_one_line_saying_how_many(
     assert msgs[:11] == ["first"] + [f"n {i}" for i in range(10)]
     assert msgs[11:] == ["loglane dropped 90 records: queue full (policy drop)"]
     stats = log.stats()
-    assert (stats["dropped"], stats["written"], stats["enqueued"]) == (90, 11, 11)  # the note is not a record the app logged
+    # the note is not a record the application logged
+    assert (stats["dropped"], stats["written"], stats["enqueued"]) == (90, 11, 11)
 
 
 def test_block_policy_waits_for_room_and_loses_nothing(wait_until: Callable[..., None]) -> None:
