@@ -204,3 +204,36 @@ def test_rotation_reopens_the_path(daemon: Daemon, short_dir: Path) -> None:
     old = numbers((short_dir / "rot.log.1").read_bytes())
     assert old[0] == 0 and set(old[1:]) <= {1}
     assert numbers(target.read_bytes()) == [1] * (numbers(target.read_bytes()).count(1)) + [2]
+
+
+def test_persistent_write_error_is_reported_once_and_never_raised(
+    daemon: Daemon, capfd: pytest.CaptureFixture[str]
+) -> None:
+    f = ProxyFile("/dev/full", socket=daemon.socket, fallback_after=60)
+    for _ in range(5):
+        for i in range(200):
+            f.write(b"n %d\n" % i)
+        f.flush(timeout=1)
+    assert not f.close(timeout=2)  # not confirmed, but no exception either
+    err = capfd.readouterr().err
+    assert err.count("No space left on device") == 1
+
+
+def test_kill_9_with_unread_data_loses_at_most_the_socket_buffer(
+    daemon: Daemon, short_dir: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    target = short_dir / "k9b.log"
+    f = ProxyFile(target, socket=daemon.socket, fallback_after=60)
+    assert daemon.proc is not None
+    daemon.proc.send_signal(19)  # SIGSTOP: what we send now sits unread in its socket
+    for i in range(2000):
+        f.write(b"n %d\n" % i)
+    assert f.flush()
+    daemon.kill()
+    daemon.start()
+    for i in range(2000, 2100):
+        f.write(b"n %d\n" % i)
+    assert f.close()
+    got = numbers(target.read_bytes())  # whole lines only, in order
+    assert got == sorted(got) and got[-100:] == list(range(2000, 2100))
+    assert "lost without an answer" in capfd.readouterr().err

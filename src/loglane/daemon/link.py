@@ -33,6 +33,7 @@ _FILE_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
 _SEND_FLAGS = getattr(socket, "MSG_NOSIGNAL", 0)
 _BACKOFF_FIRST = 0.05
 _BACKOFF_MAX = 2.0
+_REPORT_INTERVAL = 10.0
 _DONE, _BLOCKED, _LOST = object(), object(), object()
 
 
@@ -70,6 +71,8 @@ class Link:
         self._down_since: float | None = None
         self._next_attempt = 0.0
         self._backoff = _BACKOFF_FIRST
+        self._failing_until = 0.0  # until then, a successful open does not reset the back-off
+        self._quiet_until = 0.0
 
     # ---- the two entry points -----------------------------------------------------------
 
@@ -125,8 +128,16 @@ class Link:
                 self.fd = None
                 self.say(f"daemon at {self.socket_path} is back; {self.name!r} goes through it")
             self._down_since = None
-            self._backoff = _BACKOFF_FIRST
+            if now >= self._failing_until:
+                self._backoff = _BACKOFF_FIRST
             self.last_error = None
+
+    def _report(self, message: str) -> None:
+        # Errors that can repeat (a full disk, a crashing daemon) are told once per interval.
+        now = self.clock()
+        if now >= self._quiet_until:
+            self._quiet_until = now + _REPORT_INTERVAL
+            self.say(message)
 
     def _went_down(self, now: float) -> None:
         if self._down_since is None:
@@ -253,22 +264,24 @@ class Link:
                 messages += self._replies.feed(data)
         tail = self._tail
         self._drop_connection()
-        self._went_down(self.clock())
-        self._next_attempt = self.clock()  # a restarting daemon is usually back at once
+        now = self.clock()
+        self._went_down(now)
         errors = [m for m in messages if m not in (protocol.ROTATED[:-1], protocol.OK[:-1])]
-        if not errors:
-            self.say(
-                f"connection to the daemon at {self.socket_path} for {self.name!r} was "
-                "lost without an answer; what it had not read yet may be lost"
-            )
-            return
-        unwritten = protocol.parse_shutdown(errors[0])
+        unwritten = protocol.parse_shutdown(errors[0]) if errors else None
         if unwritten is None:
-            self.say(
-                f"the daemon at {self.socket_path} failed {self.name!r}: "
-                f"{errors[0].decode('utf-8', 'backslashreplace')}"
-            )
+            # A crash or a failing file: do not reconnect at once, and keep backing off
+            # across reconnections (a full disk fails every new connection too).
+            self._failing_until = now + _BACKOFF_MAX * 2
+            if errors:
+                text = errors[0].decode("utf-8", "backslashreplace")
+                self._report(f"the daemon at {self.socket_path} failed {self.name!r}: {text}")
+            else:
+                self._report(
+                    f"connection to the daemon at {self.socket_path} for {self.name!r} was "
+                    "lost without an answer; what it had not read yet may be lost"
+                )
             return
+        self._next_attempt = now  # a restarting daemon is usually back at once
         if unwritten:
             # The server kept back the unfinished line we had started; send it again whole.
             self.pending[:0] = tail[-unwritten:]
