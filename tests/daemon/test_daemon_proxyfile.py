@@ -237,3 +237,25 @@ def test_kill_9_with_unread_data_loses_at_most_the_socket_buffer(
     got = numbers(target.read_bytes())  # whole lines only, in order
     assert got == sorted(got) and got[-100:] == list(range(2000, 2100))
     assert "lost without an answer" in capfd.readouterr().err
+
+
+def test_a_forked_child_writes_through_its_own_connection(daemon: Daemon, short_dir: Path) -> None:
+    import os
+
+    target = short_dir / "fork.log"
+    f = ProxyFile(target, socket=daemon.socket)
+    f.write(b"n 1\n")
+    assert f.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            f.write(b"n 2\n")
+            code = 0 if f.close() else 3
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    f.write(b"n 3\n")
+    assert f.close()
+    assert sorted(numbers(target.read_bytes())) == [1, 2, 3]

@@ -134,6 +134,17 @@ class ProxyFile:
         """Bytes written but not yet handed to the daemon or the file."""
         return self._added - self._taken + len(self._link.pending)
 
+    def _restart_in_child(self) -> None:
+        self._link.forget()
+        self._queue.clear()
+        self._added = self._taken = 0
+        self._sleeping = False
+        self._wake = threading.Event()
+        self._idle = threading.Event()
+        if not self._closing:
+            self._thread = threading.Thread(target=self._run, name="loglane-proxyfile", daemon=True)
+            self._thread.start()
+
     # ---- the sender thread --------------------------------------------------------------
 
     def _take(self) -> bytes:
@@ -181,6 +192,13 @@ class ProxyFile:
             pass
 
 
+def _reinit_after_fork() -> None:
+    # A forked child inherits the parent's queued bytes and a copy of its connections, but
+    # not its sender threads: forget the parent's data, and start afresh (lazily reconnecting).
+    for proxy in list(_open_files):
+        proxy._restart_in_child()
+
+
 def _close_all() -> None:
     # A normal interpreter exit loses nothing that was accepted.
     for proxy in list(_open_files):
@@ -188,3 +206,4 @@ def _close_all() -> None:
 
 
 atexit.register(_close_all)
+os.register_at_fork(after_in_child=_reinit_after_fork)
