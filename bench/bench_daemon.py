@@ -8,13 +8,16 @@ For each contender and scenario, in fresh interpreters, R times (medians shown):
   checked: lines counted, and lines that are not exactly one log line counted as "torn";
 * the caller's cost per call (median, p99), timed around each call, minus the timer's own cost.
 
-Scenarios: 1 client; 4 processes on one file; 4 processes on four files.
+Scenarios: 1 client; 4 processes on one file; 4 processes on four files; and the daemons'
+own capacity: 4 raw-socket clients on one file sending preformatted lines in 64 KiB chunks
+(10x the lines each; no caller cost).
 Contenders: `loglane` = loglane.Logger(name, path, socket=...) (DaemonSink on the writer
 thread, overflow="block" so no line is dropped); `loglane-proxyfile` = loglane.daemon.ProxyFile
 writing preformatted bytes; `offlog` = offlog.Logger(...) through `python -m offlog`;
 `offlog-proxyfile` = offlog.ProxyFile writing preformatted bytes.
 
 Run:  .venv/bin/python bench/bench_daemon.py [--lines 100000] [--runs 3] [--markdown]
+      [--only loglane,offlog-raw,...]
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from typing import Any
 
 CONTENDERS = ["loglane", "loglane-proxyfile", "offlog", "offlog-proxyfile"]
 SCENARIOS = ["1 client", "4 procs, 1 file", "4 procs, 4 files"]
+# The daemons alone: 4 raw-socket clients on one file, 10x the lines each.
+CAPACITY = ("4 raw clients, 1 file", ["loglane-raw", "offlog-raw"])
 MSG = "request %s took %d ms"
 # One log line, whatever the logger's prefix: "... request w3 123 took 123 ms"
 LINE = re.compile(rb"^.*request w\d+ \d+ took \d+ ms$")
@@ -76,6 +81,9 @@ def worker(kind: str, sock: str, path: str, n: int, tag: str) -> None:
         call = None
         write = of.write
         close = of.close
+    elif kind.endswith("-raw"):
+        raw_client(sock, path, n, tag)
+        return
     else:
         raise SystemExit(f"unknown contender {kind}")
     # Timer overhead, to subtract from the per-call numbers.
@@ -116,6 +124,28 @@ def worker(kind: str, sock: str, path: str, n: int, tag: str) -> None:
     )
 
 
+def raw_client(sock_path: str, path: str, n: int, tag: str) -> None:
+    """The daemon's own capacity: a raw socket sending preformatted lines in 64 KiB chunks."""
+    lines = [b"request %s %d took %d ms\n" % (tag.encode(), i, i) for i in range(n)]
+    chunks = []
+    for i in range(0, n, 2000):
+        chunks.append(b"".join(lines[i : i + 2000]))
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock_path)
+    s.sendall(path.encode() + b"\0")
+    assert s.recv(3) == b"OK\0"
+    print("ready", flush=True)
+    sys.stdin.readline()
+    start = time.time()
+    for chunk in chunks:
+        s.sendall(chunk)
+    s.shutdown(socket.SHUT_WR)
+    while s.recv(4096):  # until the daemon's BYE and close: everything is written
+        pass
+    end = time.time()
+    print(json.dumps({"start": start, "end": end, "median_ns": 0.0, "p99_ns": 0.0}), flush=True)
+
+
 # ---- the parent: daemons, scenarios, table ------------------------------------------------
 
 
@@ -150,6 +180,8 @@ def run_once(kind: str, scenario: str, n: int, workdir: str) -> dict[str, Any]:
     daemon = start_daemon(kind, sock)
     try:
         clients = 1 if scenario == "1 client" else 4
+        if kind.endswith("-raw") and scenario.endswith("1 file"):
+            clients = 4
         paths = [
             os.path.join(workdir, f"app{k if scenario.endswith('4 files') else 0}.log")
             for k in range(clients)
@@ -205,6 +237,10 @@ def run_once(kind: str, scenario: str, n: int, workdir: str) -> dict[str, Any]:
     }
 
 
+def cost(row: dict[str, Any], key: str) -> str:
+    return "—" if row["contender"].endswith("-raw") else f"{row[key] / 1000:.2f} µs"
+
+
 def main(argv: list[str] | None = None) -> int:
     args_in = sys.argv[1:] if argv is None else argv
     if args_in and args_in[0] == "--worker":
@@ -219,39 +255,42 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(args_in)
     contenders = args.only.split(",") if args.only else CONTENDERS
     rows = []
-    for scenario in SCENARIOS:
-        for kind in contenders:
-            runs = []
-            for _ in range(args.runs):
-                workdir = tempfile.mkdtemp(prefix="llb", dir="/tmp")
-                try:
-                    runs.append(run_once(kind, scenario, args.lines, workdir))
-                finally:
-                    shutil.rmtree(workdir, ignore_errors=True)
-            row = {
-                "scenario": scenario,
-                "contender": kind,
-                "lines_per_s": statistics.median(r["lines_per_s"] for r in runs),
-                "median_ns": statistics.median(r["median_ns"] for r in runs),
-                "p99_ns": statistics.median(r["p99_ns"] for r in runs),
-                "missing": max(r["expected"] - r["lines"] for r in runs),
-                "torn": max(r["torn"] for r in runs),
-            }
-            rows.append(row)
-            print(
-                f"# {scenario:17} {kind:18} {row['lines_per_s']:>10,.0f} lines/s  "
-                f"caller median {row['median_ns'] / 1000:.2f} µs p99 {row['p99_ns'] / 1000:.2f} µs"
-                f"  missing {row['missing']} torn {row['torn']}",
-                file=sys.stderr,
-                flush=True,
-            )
+    clients = [k for k in contenders if not k.endswith("-raw")]
+    raws = [k for k in contenders if k.endswith("-raw")] if args.only else CAPACITY[1]
+    plan = [(scenario, kind, args.lines) for scenario in SCENARIOS for kind in clients]
+    plan += [(CAPACITY[0], kind, args.lines * 10) for kind in raws]
+    for scenario, kind, lines in plan:
+        runs = []
+        for _ in range(args.runs):
+            workdir = tempfile.mkdtemp(prefix="llb", dir="/tmp")
+            try:
+                runs.append(run_once(kind, scenario, lines, workdir))
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+        row = {
+            "scenario": scenario,
+            "contender": kind,
+            "lines_per_s": statistics.median(r["lines_per_s"] for r in runs),
+            "median_ns": statistics.median(r["median_ns"] for r in runs),
+            "p99_ns": statistics.median(r["p99_ns"] for r in runs),
+            "missing": max(r["expected"] - r["lines"] for r in runs),
+            "torn": max(r["torn"] for r in runs),
+        }
+        rows.append(row)
+        print(
+            f"# {scenario:17} {kind:18} {row['lines_per_s']:>10,.0f} lines/s  "
+            f"caller median {row['median_ns'] / 1000:.2f} µs p99 {row['p99_ns'] / 1000:.2f} µs"
+            f"  missing {row['missing']} torn {row['torn']}",
+            file=sys.stderr,
+            flush=True,
+        )
     if args.markdown:
         print("| scenario | contender | lines/s | caller median | caller p99 | missing | torn |")
         print("|---|---|---:|---:|---:|---:|---:|")
         for r in rows:
             print(
                 f"| {r['scenario']} | {r['contender']} | {r['lines_per_s']:,.0f} | "
-                f"{r['median_ns'] / 1000:.2f} µs | {r['p99_ns'] / 1000:.2f} µs | "
+                f"{cost(r, 'median_ns')} | {cost(r, 'p99_ns')} | "
                 f"{r['missing']} | {r['torn']} |"
             )
     else:
