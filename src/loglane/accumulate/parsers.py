@@ -59,11 +59,10 @@ class Parsed:
     open_test: bool = False  # whole mode: the text ended inside a test
 
 
-_GO = re.compile(r"\s*--- (PASS|FAIL|SKIP): (\S+)")
+_GO_STATUS = {"PASS:": Status.PASS, "FAIL:": Status.FAIL, "SKIP:": Status.SKIP}
 # TAP's test number is optional in the spec but always written in practice; requiring it keeps
 # prose such as "ok, retrying" from counting as a passed test.
 _TAP = re.compile(r"(not )?ok (\d+)\b\s*(?:-\s*)?([^#]*?)\s*(?:#\s*(\S+)(.*))?$")
-_PYTEST = re.compile(r"(\S+::\S+)\s+(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b")
 _PYTEST_STATUS = {
     "PASSED": Status.PASS,
     "XPASS": Status.PASS,
@@ -195,11 +194,19 @@ def _candidate_lines(text: str) -> list[int]:
 
 
 def _classify(line: str, parsed: Parsed) -> bool:
-    """A go/TAP/pytest outcome line? Adds the outcome and says so."""
-    m = _GO.match(line) if "--- " in line else None
-    if m:
-        _outcome(parsed, m.group(2), _STATUS[m.group(1)])
-        return True
+    """A go/TAP/pytest outcome line? Adds the outcome and says so. str.split rather than
+    regexes where it will do: every line of a pytest log comes through here."""
+    words = line.split(None, 3)
+    if len(words) >= 2:
+        first, second = words[0], words[1]
+        if "::" in first:
+            status = _PYTEST_STATUS.get(second)
+            if status is not None:
+                _outcome(parsed, first, status)
+                return True
+        elif first == "---" and len(words) >= 3 and second in _GO_STATUS:
+            _outcome(parsed, words[2], _GO_STATUS[second])
+            return True
     m = _TAP.match(line) if line.startswith(("ok ", "not ok ")) else None
     if m:
         number, name, directive = m.group(2), m.group(3), (m.group(4) or "").upper()
@@ -208,10 +215,6 @@ def _classify(line: str, parsed: Parsed) -> bool:
             _outcome(parsed, name, Status.SKIP)
         else:
             _outcome(parsed, name, Status.FAIL if m.group(1) else Status.PASS)
-        return True
-    m = _PYTEST.match(line.lstrip()) if "::" in line else None
-    if m:
-        _outcome(parsed, m.group(1), _PYTEST_STATUS[m.group(2)])
         return True
     return False
 

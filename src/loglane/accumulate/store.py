@@ -12,6 +12,7 @@ so the summary is exact whatever the arrival order or the consumer that took eac
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import time
@@ -74,16 +75,40 @@ class _Sqlite:
             self.conn.execute("PRAGMA busy_timeout=60000")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite store {path}: {exc}") from None
+        # Writers queue on a lock file first: SQLite's own busy handler sleeps in steps of up
+        # to 100 ms, which halved the throughput of two consumers; flock wakes at once.
+        self._lock = -1
+        if path != ":memory:":
+            try:
+                self._lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise StoreError(f"cannot open {path}.lock: {exc.strerror}") from None
 
     def begin(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
+        if self._lock >= 0:
+            fcntl.flock(self._lock, fcntl.LOCK_EX)
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._unlock()
+            raise
+
+    def _unlock(self) -> None:
+        if self._lock >= 0:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
 
     def commit(self) -> None:
-        self.conn.execute("COMMIT")
+        try:
+            self.conn.execute("COMMIT")
+        finally:
+            self._unlock()
 
     def rollback(self) -> None:
-        if self.conn.in_transaction:
-            self.conn.execute("ROLLBACK")
+        try:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+        finally:
+            self._unlock()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.conn.execute(sql, params).fetchall()
@@ -95,6 +120,9 @@ class _Sqlite:
 
     def close(self) -> None:
         self.conn.close()
+        if self._lock >= 0:
+            os.close(self._lock)
+            self._lock = -1
 
 
 class _Postgres:
