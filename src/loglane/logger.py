@@ -23,8 +23,10 @@ from pathlib import PurePath
 from queue import Empty
 from typing import Any
 
+from loglane import context as _context
 from loglane.channel import Channel, RawRecord
 from loglane.clock import Clock, monotonic, now_ns
+from loglane.context import fields as _ctx_fields
 from loglane.format import JsonFormatter, TextFormatter, render_message, safe_repr, safe_str
 from loglane.record import DEBUG, ERROR, INFO, WARNING, ExcInfo, parse_level
 from loglane.sinks.base import Formatter, Sink
@@ -34,6 +36,10 @@ from loglane.writer import get_writer
 
 DEFAULT_QUEUE_SIZE = 100_000
 _OFF = 1 << 30  # above every level: what a closed logger compares against
+# True once loglane.contextualize() has been entered (set by loglane.context; never reset).
+# A module global because that is the cheapest test the fast path can make: an attribute of
+# another object costs it ~20 ns, this ~2 ns.
+_context_on = False
 
 # Types whose values cannot change after the call, so formatting can wait for the writer.
 # Exact types only: a subclass may carry a mutable __dict__ or a custom __str__.
@@ -124,6 +130,26 @@ class Logger:
         self._closed = False
         self._writer.add(ch)
 
+    # Set on loggers made by loglane.get_logger: they share the registry's channel, so closing
+    # or changing sinks goes through the registry (see loglane.registry).
+    _registry: Any = None
+
+    @classmethod
+    def _shared(cls, name: str, channel: Channel, level: int, registry: Any) -> Logger:
+        """A logger writing into an existing channel (attributes in __init__'s order)."""
+        self = cls.__new__(cls)
+        self.name = name
+        self._channel = channel
+        self._q = channel.queue
+        self._max = channel.queue_size
+        self._clock = now_ns
+        self._level = level
+        self._writer = get_writer()
+        self._close_lock = threading.Lock()
+        self._closed = False
+        self._registry = registry
+        return self
+
     # -- the log calls ----------------------------------------------------------------------
 
     def debug(self, msg: object, /, *args: Any, **fields: Any) -> None:
@@ -136,8 +162,10 @@ class Logger:
                 return self._slow(10, msg, args, fields)
         q = self._q
         if len(q) >= self._max:
-            return self._full((10, self._clock(), msg, args, None, None, self.name))
-        q.append((10, self._clock(), msg, args, None, None, self.name))
+            return self._full((10, self._clock(), msg, args,
+                               _ctx_fields.get() if _context_on else None, None, self.name))
+        q.append((10, self._clock(), msg, args,
+                  _ctx_fields.get() if _context_on else None, None, self.name))
         if self._writer.sleeping:
             self._writer.wake()
 
@@ -151,8 +179,10 @@ class Logger:
                 return self._slow(20, msg, args, fields)
         q = self._q
         if len(q) >= self._max:
-            return self._full((20, self._clock(), msg, args, None, None, self.name))
-        q.append((20, self._clock(), msg, args, None, None, self.name))
+            return self._full((20, self._clock(), msg, args,
+                               _ctx_fields.get() if _context_on else None, None, self.name))
+        q.append((20, self._clock(), msg, args,
+                  _ctx_fields.get() if _context_on else None, None, self.name))
         if self._writer.sleeping:
             self._writer.wake()
 
@@ -190,6 +220,10 @@ class Logger:
     def is_enabled_for(self, level: int | str) -> bool:
         return self._level <= parse_level(level)
 
+    def bind(self, **fields: Any) -> _context.BoundLogger:
+        """A logger that adds ``fields`` to every call (captured now, like arguments)."""
+        return _context.BoundLogger(self, _capture_fields(fields))
+
     # -- capture: everything beyond the plain fast path ---------------------------------
 
     def _slow(self, level: int, msg: object, args: tuple[Any, ...], fields: dict[str, Any]) -> None:
@@ -200,9 +234,11 @@ class Logger:
                 exc = _pop_exc_info(fields)
                 if fields:
                     fields = _capture_fields(fields)
-                fields_or_none: dict[str, Any] | None = fields or None
-            else:
-                fields_or_none = None
+            if _context_on:
+                ctx = _ctx_fields.get()
+                if ctx:  # the call's own fields win over the context's
+                    fields = {**ctx, **fields} if fields else ctx
+            fields_or_none: dict[str, Any] | None = fields or None
             if msg.__class__ is not str or not all(map(_immutable, args)):
                 # Format now: the line must show the values as they are at call time.
                 msg, args = render_message(msg, args), ()
@@ -256,11 +292,15 @@ class Logger:
     def add_sink(self, sink: Sink) -> None:
         if not isinstance(sink, Sink):
             raise TypeError(f"expected a loglane Sink, got {sink!r}")
+        if self._registry is not None:
+            return self._registry.add_sink(self, sink)  # type: ignore[no-any-return]
         ch = self._channel
         self._set_states((*ch.states, ch.state_for(sink)))
 
     def remove_sink(self, sink: Sink) -> None:
         """Stop giving records to ``sink``; it is flushed and closed before this returns."""
+        if self._registry is not None:
+            return self._registry.remove_sink(self, sink)  # type: ignore[no-any-return]
         ch = self._channel
         states = tuple(st for st in ch.states if st.sink is not sink)
         if len(states) == len(ch.states):
@@ -293,8 +333,11 @@ class Logger:
         ``drain=True``: return once every accepted record is written and flushed and the
         sinks are closed. ``drain=False``: discard what is still queued and return at once;
         the writer closes the sinks. Idempotent and safe from any thread; log calls made
-        after it are ignored.
+        after it are ignored. A logger from ``loglane.get_logger`` shares its sinks with the
+        others, so there ``close()`` only drains (``loglane.shutdown()`` stops them all).
         """
+        if self._registry is not None:  # shared with other loggers: drain, do not stop them
+            return True if not drain else self.flush(timeout)
         ch = self._channel
         with self._close_lock:
             first = not self._closed
@@ -354,6 +397,9 @@ def _capture_fields(fields: dict[str, Any]) -> dict[str, Any]:
         if not _immutable(value):
             fields[key] = _snapshot(value)
     return fields
+
+
+capture_fields = _capture_fields  # for loglane.context and loglane.stdlib
 
 
 def _snapshot(value: object) -> object:

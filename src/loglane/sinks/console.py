@@ -1,5 +1,8 @@
 """Lines to a text stream: stdout and stderr by name (looked up at write time, so a replaced
-``sys.stdout`` is honoured) or any object with ``write``."""
+``sys.stdout`` is honoured) or any object with ``write``.
+
+Colours by level when the stream is a terminal (rules in ``loglane.colors``); decided again
+whenever the stream object changes, never per line."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from loglane.colors import colorize, wants_color
 from loglane.sinks.base import Formatter, Sink, SinkBacklogged
 
 
@@ -19,8 +23,13 @@ class ConsoleSink(Sink):
         level: int | str = 0,
         max_level: int | str | None = None,
         formatter: Formatter | None = None,
+        *,
+        color: bool | None = None,
     ) -> None:
         super().__init__(level, max_level, formatter)
+        self.color = color  # None: decide from the environment and the stream
+        self._color_for: object = None
+        self._colored = False
         if isinstance(stream, str):
             if stream not in ("stdout", "stderr"):
                 raise ValueError(f"stream must be 'stdout', 'stderr' or a stream, not {stream!r}")
@@ -37,7 +46,13 @@ class ConsoleSink(Sink):
         return self.stream
 
     def write(self, records: Sequence[Any], lines: Sequence[str]) -> None:
-        self._stream().write("\n".join(lines) + "\n")
+        stream = self._stream()
+        if stream is not self._color_for:
+            self._color_for = stream
+            self._colored = wants_color(stream, self.color)
+        if self._colored:
+            lines = [colorize(r[0], ln) for r, ln in zip(records, lines, strict=True)]
+        stream.write("\n".join(lines) + "\n")
 
     def flush(self) -> None:
         self._stream().flush()

@@ -1,0 +1,365 @@
+"""``loglane.configure()``: the whole logging setup from a dict or a TOML file.
+
+Everything is checked and built first; only a configuration with no mistake replaces the
+running one (``Registry.apply``), so a typo never leaves a process half-configured. Every error
+names the key path, e.g. ``sinks[1].level: unknown log level 'LOUD'``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tomllib
+from collections.abc import Mapping
+from typing import Any
+
+from loglane.channel import OVERFLOW_POLICIES
+from loglane.format import JsonFormatter, TextFormatter
+from loglane.logger import DEFAULT_QUEUE_SIZE
+from loglane.record import parse_level
+from loglane.registry import ENV_LEVEL, REGISTRY, Plan, Route, env_level
+from loglane.sinks.base import Formatter, Sink
+from loglane.sinks.console import CallableSink, ConsoleSink
+from loglane.sinks.file import FileSink
+
+
+class ConfigError(ValueError):
+    """A mistake in a configuration; the message starts with the key path."""
+
+
+_TOP = {"level", "format", "json", "utc", "queue_size", "overflow", "block_timeout", "sinks",
+        "loggers", "capture_stdlib", "excepthook"}
+_COMMON = {"kind", "name", "level", "max_level", "format", "json"}
+_KINDS: dict[str, set[str]] = {
+    "file": {"path", "utc", "retention_days", "compress"},
+    "console": {"stream", "color"},
+    "callable": {"target"},
+    "stdlib": {"handler", "args"},
+    "factory": {"factory", "args"},
+    "daemon": set(),  # any further key goes to DaemonSink(...) as a keyword argument
+    "amqp": set(),  # likewise for AmqpSink(...)
+}
+_LAZY = {"daemon": ("loglane.daemon.sink", "DaemonSink"), "amqp": ("loglane.ship.sink", "AmqpSink")}
+
+
+def configure(source: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+              /, **options: Any) -> None:
+    """Replace the logging configuration of ``loglane.get_logger`` loggers.
+
+    ``source`` is a mapping or the path of a TOML file (its ``[tool.loglane]`` table when it
+    has one, so ``pyproject.toml`` works); keyword arguments override its top-level keys.
+    Raises ``ConfigError`` and changes nothing when anything is wrong.
+    """
+    if source is None:
+        data: dict[str, Any] = {}
+    elif isinstance(source, Mapping):
+        data = dict(source)
+    elif isinstance(source, str | os.PathLike):
+        data = load_toml(source)
+    else:
+        raise ConfigError(f"configure() takes a mapping or a TOML file path, not "
+                          f"{type(source).__name__}")
+    data.update(options)
+    plan, extras = build(data)
+    REGISTRY.apply(plan)
+    if extras.get("capture_stdlib") is not None:
+        from loglane.stdlib import capture_stdlib
+
+        capture = extras["capture_stdlib"]
+        capture_stdlib(level=None if capture is True else capture)
+    if extras.get("excepthook"):
+        from loglane.hooks import install_excepthook
+
+        install_excepthook()
+
+
+def load_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    where = os.fspath(path)
+    try:
+        with open(where, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: invalid TOML: {exc}") from None
+    tool = data.get("tool")
+    if isinstance(tool, dict) and isinstance(tool.get("loglane"), dict):
+        return dict(tool["loglane"])
+    return data
+
+
+def build(data: Mapping[str, Any]) -> tuple[Plan, dict[str, Any]]:
+    """Check ``data`` and build the sinks; raise ConfigError naming the first mistake."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"configuration: expected a table, got {type(data).__name__}")
+    _known(data, _TOP, "")
+    utc = _bool(data, "utc", "", False)
+    as_json = _bool(data, "json", "", False)
+    fmt = _opt(data, "format", str, "")
+    formatter = _formatter(fmt, as_json, utc, "")
+    queue_size = _opt(data, "queue_size", int, "")
+    if queue_size is None:
+        queue_size = DEFAULT_QUEUE_SIZE
+    elif queue_size < 1:
+        raise ConfigError(f"queue_size: must be a positive int, got {queue_size}")
+    overflow = _opt(data, "overflow", str, "") or "drop"
+    if overflow not in OVERFLOW_POLICIES:
+        raise ConfigError(f"overflow: must be 'drop' or 'block', got {overflow!r}")
+    block_timeout = _opt(data, "block_timeout", (int, float), "")
+    if block_timeout is not None and block_timeout < 0:
+        raise ConfigError(f"block_timeout: must be >= 0, got {block_timeout}")
+
+    sinks, names = _sinks(data.get("sinks"), utc)
+    routes = _routes(data.get("loggers", {}), names, len(sinks))
+    root = routes.get("", Route())
+    level = _level(data["level"], "level") if "level" in data else None
+    if level is not None and root.level is not None:
+        raise ConfigError("level: the root level is given twice (level and loggers.root.level)")
+    try:
+        env = env_level()
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    root_level = next(lv for lv in (env, level, root.level, 20) if lv is not None)
+    routes[""] = Route(root_level, root.sinks if root.sinks is not None
+                       else tuple(range(len(sinks))))
+
+    extras: dict[str, Any] = {}
+    capture = data.get("capture_stdlib", False)
+    if capture is True:
+        extras["capture_stdlib"] = True
+    elif capture is not False:
+        extras["capture_stdlib"] = _level(capture, "capture_stdlib")
+    extras["excepthook"] = _bool(data, "excepthook", "", False)
+    plan = Plan(sinks=tuple(sinks), routes=routes, formatter=formatter, queue_size=queue_size,
+                overflow=overflow,
+                block_timeout=10.0 if block_timeout is None else float(block_timeout))
+    return plan, extras
+
+
+# -- pieces ---------------------------------------------------------------------------------
+
+
+def _sinks(raw: Any, utc: bool) -> tuple[list[Sink], dict[str, list[int]]]:
+    if raw is None:  # no sinks key: the console split that get_logger uses by default
+        raw = [{"kind": "console", "stream": "stdout", "max_level": "WARNING"},
+               {"kind": "console", "stream": "stderr", "level": "WARNING"}]
+    items: list[tuple[str, str | None, Any]]
+    if isinstance(raw, Mapping):
+        items = [(f"sinks.{_key(k)}", str(k), v) for k, v in raw.items()]
+    elif isinstance(raw, list):
+        items = [(f"sinks[{i}]", None, v) for i, v in enumerate(raw)]
+    else:
+        raise ConfigError(f"sinks: expected a list or a table of sinks, got {type(raw).__name__}")
+    sinks: list[Sink] = []
+    names: dict[str, list[int]] = {}
+    for where, key_name, spec in items:
+        if not isinstance(spec, Mapping):
+            raise ConfigError(f"{where}: expected a table, got {type(spec).__name__}")
+        name = _opt(spec, "name", str, where + ".") or key_name or spec.get("kind")
+        sinks.append(_sink(spec, where, utc))
+        names.setdefault(str(name), []).append(len(sinks) - 1)
+    return sinks, names
+
+
+def _sink(spec: Mapping[str, Any], where: str, utc: bool) -> Sink:
+    kind = spec.get("kind")
+    if kind is None:
+        raise ConfigError(f"{where}: missing 'kind' (one of: {', '.join(_KINDS)})")
+    if kind not in _KINDS:
+        raise ConfigError(f"{where}.kind: unknown sink kind {kind!r} (known: {', '.join(_KINDS)})")
+    if kind not in _LAZY:
+        _known(spec, _COMMON | _KINDS[kind], where + ".")
+    level = _level(spec["level"], f"{where}.level") if "level" in spec else 0
+    max_level = _level(spec["max_level"], f"{where}.max_level") if "max_level" in spec else None
+    sink_utc = _bool(spec, "utc", where + ".", utc)
+    fmt = _opt(spec, "format", str, where + ".")
+    as_json = _bool(spec, "json", where + ".", False)
+    formatter = _formatter(fmt, as_json, sink_utc, where + ".") if fmt or as_json else None
+    try:
+        sink = _make(kind, spec, where, level, sink_utc)
+    except ConfigError:
+        raise
+    except (ValueError, TypeError, OSError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    if not isinstance(sink, Sink):
+        raise ConfigError(f"{where}: the factory returned {sink!r}, not a loglane Sink")
+    if "level" in spec or kind != "factory":  # a factory's own level stands unless given
+        sink.level = level
+    if max_level is not None:
+        sink.max_level = max_level
+    if formatter is not None:
+        sink.formatter = formatter
+    return sink
+
+
+def _make(kind: str, spec: Mapping[str, Any], where: str, level: int, utc: bool) -> Any:
+    if kind == "file":
+        path = _required(spec, "path", str, where)
+        retention = _opt(spec, "retention_days", int, where + ".")
+        return FileSink(path, level, utc=utc, retention_days=retention,
+                        compress=_bool(spec, "compress", where + ".", False))
+    if kind == "console":
+        stream = _opt(spec, "stream", str, where + ".") or "stderr"
+        if stream not in ("stdout", "stderr"):
+            raise ConfigError(f"{where}.stream: must be 'stdout' or 'stderr', got {stream!r}")
+        color = spec.get("color", "auto")
+        if color not in (True, False, "auto"):
+            raise ConfigError(f"{where}.color: must be true, false or \"auto\", got {color!r}")
+        return ConsoleSink(stream, level, color=None if color == "auto" else color)
+    if kind == "callable":
+        fn = resolve(_required(spec, "target", str, where), f"{where}.target")
+        if not callable(fn):
+            raise ConfigError(f"{where}.target: {spec['target']!r} is not callable")
+        return CallableSink(fn, level)
+    if kind == "stdlib":
+        import logging
+
+        from loglane.stdlib import StdlibSink
+
+        obj = resolve(_required(spec, "handler", str, where), f"{where}.handler")
+        args = _opt(spec, "args", dict, where + ".") or {}
+        if not isinstance(obj, logging.Handler):
+            if not callable(obj):
+                raise ConfigError(f"{where}.handler: {spec['handler']!r} is not a "
+                                  "logging.Handler or a factory of one")
+            obj = obj(**args)
+        if not isinstance(obj, logging.Handler):
+            raise ConfigError(f"{where}.handler: made {obj!r}, not a logging.Handler")
+        return StdlibSink(obj, level)
+    if kind == "factory":
+        fn = resolve(_required(spec, "factory", str, where), f"{where}.factory")
+        return fn(**(_opt(spec, "args", dict, where + ".") or {}))
+    module, cls_name = _LAZY[kind]
+    try:
+        cls = getattr(importlib.import_module(module), cls_name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"{where}.kind: sink kind {kind!r} needs {module}.{cls_name}, "
+                          f"which is not available here ({exc})") from None
+    kwargs = {k: v for k, v in spec.items() if k not in _COMMON | {"utc"}}
+    if kind == "daemon":
+        kwargs["utc"] = utc
+    try:
+        return cls(level=level, **kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"{where}: {cls_name}: {exc}") from None
+
+
+def _routes(raw: Any, names: dict[str, list[int]], count: int) -> dict[str, Route]:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"loggers: expected a table of logger-name prefixes, got "
+                          f"{type(raw).__name__}")
+    routes: dict[str, Route] = {}
+    for prefix, spec in raw.items():
+        where = f"loggers.{_key(prefix)}"
+        key = "" if prefix in ("", "root") else str(prefix)
+        if not isinstance(prefix, str) or key != key.strip(" .") or ".." in key:
+            raise ConfigError(f"{where}: not a logger name prefix")
+        if key in routes:
+            raise ConfigError(f"{where}: given twice (\"\" and \"root\" both name the root)")
+        if isinstance(spec, str | int) and not isinstance(spec, bool):
+            routes[key] = Route(_level(spec, where), None)
+            continue
+        if not isinstance(spec, Mapping):
+            raise ConfigError(f"{where}: expected a level or a table with level and/or sinks, "
+                              f"got {type(spec).__name__}")
+        _known(spec, {"level", "sinks"}, where + ".")
+        level = _level(spec["level"], f"{where}.level") if "level" in spec else None
+        sinks: tuple[int, ...] | None = None
+        if "sinks" in spec:
+            refs = spec["sinks"]
+            if not isinstance(refs, list):
+                raise ConfigError(f"{where}.sinks: expected a list of sink names")
+            found: list[int] = []
+            for i, ref in enumerate(refs):
+                idx = names.get(str(ref))
+                if idx is None:
+                    known = ", ".join(repr(n) for n in names) or "none"
+                    raise ConfigError(f"{where}.sinks[{i}]: no sink named {ref!r} "
+                                      f"(sinks: {known})")
+                if len(idx) > 1:
+                    raise ConfigError(f"{where}.sinks[{i}]: {len(idx)} sinks are named {ref!r}; "
+                                      "give them distinct names")
+                found.append(idx[0])
+            sinks = tuple(found)
+        routes[key] = Route(level, sinks)
+    return routes
+
+
+def resolve(target: str, where: str) -> Any:
+    """``"pkg.mod:attr.sub"`` (or ``"pkg.mod.attr"``) to the object it names."""
+    module_name, sep, attr = target.partition(":")
+    if not sep:
+        module_name, _, attr = target.rpartition(".")
+    if not module_name or not attr:
+        raise ConfigError(f"{where}: {target!r} is not an import path like 'package.module:name'")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"{where}: cannot import {module_name!r}: {exc}") from None
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ConfigError(f"{where}: {module_name!r} has no attribute {attr!r}") from None
+    return obj
+
+
+def _formatter(fmt: str | None, as_json: bool, utc: bool, where: str) -> Formatter:
+    if as_json:
+        if fmt is not None:
+            raise ConfigError(f"{where}format: give either format or json = true, not both")
+        return JsonFormatter(utc=utc)
+    try:
+        return TextFormatter(fmt, utc=utc)
+    except ValueError as exc:
+        raise ConfigError(f"{where}format: {exc}") from None
+
+
+def _level(value: Any, where: str) -> int:
+    try:
+        return parse_level(value)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _known(spec: Mapping[str, Any], known: set[str], where: str) -> None:
+    for key in spec:
+        if key not in known:
+            raise ConfigError(f"{where}{key}: unknown key (known: {', '.join(sorted(known))})")
+
+
+def _type_name(t: type | tuple[type, ...]) -> str:
+    names = {"str": "a string", "int": "an integer", "float": "a number", "dict": "a table"}
+    if isinstance(t, tuple):
+        return " or ".join(names.get(x.__name__, x.__name__) for x in t)
+    return names.get(t.__name__, t.__name__)
+
+
+def _opt(spec: Mapping[str, Any], key: str, t: Any, where: str) -> Any:
+    value = spec.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, t):
+        raise ConfigError(f"{where}{key}: expected {_type_name(t)}, got {value!r}")
+    return value
+
+
+def _required(spec: Mapping[str, Any], key: str, t: Any, where: str) -> Any:
+    if key not in spec:
+        raise ConfigError(f"{where}: missing {key!r}")
+    return _opt(spec, key, t, where + ".")
+
+
+def _bool(spec: Mapping[str, Any], key: str, where: str, default: bool) -> bool:
+    value = spec.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}{key}: expected true or false, got {value!r}")
+    return value
+
+
+def _key(key: object) -> str:
+    text = str(key)
+    return text if text.replace("_", "").replace("-", "").isalnum() else f'"{text}"'
+
+
+__all__ = ["ENV_LEVEL", "ConfigError", "build", "configure", "load_toml", "resolve"]

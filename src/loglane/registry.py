@@ -1,0 +1,387 @@
+"""``get_logger(name)``: one logger per name, levels and sinks from the configuration.
+
+Every logger made here writes into one shared channel (one queue for the whole registry, so
+the writer's cycle does not grow with the number of names). The configuration is a ``Plan``:
+sinks plus routes, a route being a logger-name prefix with a level and/or a set of sinks; a
+name takes each of the two from its most specific prefix that sets it (``a.b.c`` looks at
+``a.b.c``, ``a.b``, ``a``, then the root ``""``).
+
+Each configured sink sits in the channel behind a ``_RoutedSink`` that keeps only the records
+whose logger name routes to it, at the route's level. Reconfiguring swaps the channel's sink
+states through the writer's own control request, which is answered on the writer thread
+after everything queued before it went to the old sinks: nothing is lost and no queue changes,
+so loggers handed out earlier keep working. The same request switches the default format at
+that exact point (see ``_SwapDone``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from loglane.channel import Channel
+from loglane.format import BatchFormatter, TextFormatter, batch_formatter
+from loglane.logger import DEFAULT_QUEUE_SIZE, Logger
+from loglane.record import INFO, WARNING, Record, parse_level
+from loglane.sinks.base import Formatter, Sink
+from loglane.sinks.console import ConsoleSink
+from loglane.writer import get_writer
+
+OFF = 1 << 30  # above every level (what Logger compares against when nothing is enabled)
+ROOT = "root"  # the root logger's name, as in the standard library
+ENV_LEVEL = "LOGLANE_LEVEL"
+
+
+@dataclass(frozen=True)
+class Route:
+    """What a logger-name prefix sets: a level, sinks (indices into Plan.sinks), or both."""
+
+    level: int | None = None
+    sinks: tuple[int, ...] | None = None
+
+
+@dataclass
+class Plan:
+    """A complete configuration, built and checked before it replaces the running one."""
+
+    sinks: Sequence[Sink]
+    routes: Mapping[str, Route]  # "" is the root and sets both level and sinks
+    formatter: Formatter = field(default_factory=TextFormatter)
+    queue_size: int = DEFAULT_QUEUE_SIZE
+    overflow: str = "drop"
+    block_timeout: float | None = 10.0
+
+    def resolve(self, name: str) -> tuple[int, tuple[int, ...]]:
+        """(level, sink indices) for a logger name: each from the most specific prefix."""
+        level: int | None = None
+        sinks: tuple[int, ...] | None = None
+        for prefix in _prefixes(name):
+            route = self.routes.get(prefix)
+            if route is None:
+                continue
+            if level is None:
+                level = route.level
+            if sinks is None:
+                sinks = route.sinks
+            if level is not None and sinks is not None:
+                break
+        return (INFO if level is None else level), (sinks or ())
+
+    def threshold(self, name: str) -> int:
+        """The lowest level any sink takes from this name: below it the call returns at once."""
+        level, idx = self.resolve(name)
+        if not idx:
+            return OFF
+        return max(level, min(self.sinks[i].level for i in idx))
+
+
+def _prefixes(name: str) -> list[str]:
+    if name in ("", ROOT):
+        return [""]
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(len(parts), 0, -1)] + [""]
+
+
+def env_level() -> int | None:
+    """``LOGLANE_LEVEL`` from the environment (it overrides the root level), or None."""
+    value = os.environ.get(ENV_LEVEL, "").strip()
+    if not value:
+        return None
+    try:
+        return parse_level(value)
+    except ValueError as exc:
+        raise ValueError(f"{ENV_LEVEL}: {exc}") from None
+
+
+def default_plan() -> Plan:
+    """Before any configure(): what ``Logger(name)`` does without a file — INFO and above,
+    below WARNING to stdout, WARNING and above to stderr. ``LOGLANE_LEVEL`` moves the level."""
+    try:
+        level = env_level()
+    except ValueError as exc:
+        from loglane.writer import _stderr
+
+        _stderr(f"loglane: ignoring {exc}")
+        level = None
+    return Plan(
+        sinks=(ConsoleSink("stdout", max_level=WARNING), ConsoleSink("stderr", level=WARNING)),
+        routes={"": Route(INFO if level is None else level, (0, 1))},
+    )
+
+
+class _Life:
+    """Start/close book-keeping for a sink that may outlive one configuration (add_sink)."""
+
+    __slots__ = ("refs", "started")
+
+    def __init__(self) -> None:
+        self.refs = 0
+        self.started = False
+
+
+class _RoutedSink(Sink):
+    """A configured sink as the channel sees it: passes on only the records routed to it."""
+
+    raw_records = True
+
+    def __init__(self, inner: Sink, index: int, plan: Plan, life: _Life) -> None:
+        super().__init__(inner.level, inner.max_level, inner.formatter)
+        self.inner = inner
+        self.index = index
+        self.plan = plan
+        self.life = life
+        self._min: dict[str, int] = {}  # logger name -> lowest level passed on
+
+    def _threshold(self, name: str) -> int:
+        level, idx = self.plan.resolve(name)
+        found = max(level, self.inner.level) if self.index in idx else OFF
+        if len(self._min) > 10_000:  # names made up at run time must not grow this forever
+            self._min.clear()
+        self._min[name] = found
+        return found
+
+    # The writer sees every wrapper as started (see Registry._swap), so that it always closes
+    # the old ones; the inner sink is started here, once, whichever wrapper comes first.
+    def write(self, records: Sequence[Any], lines: Sequence[str]) -> None:
+        if not self.life.started:
+            self.inner.start()
+            self.life.started = True
+        if records:
+            mins = self._min
+            keep = []
+            for i, r in enumerate(records):
+                t = mins.get(r[6])
+                if t is None:
+                    t = self._threshold(r[6])
+                if r[0] >= t:
+                    keep.append(i)
+            if not keep:
+                return
+            if len(keep) != len(records):
+                records = [records[i] for i in keep]
+                lines = [lines[i] for i in keep]
+            if not self.inner.raw_records:
+                records = [Record._make(r) for r in records]
+        self.inner.write(records, lines)
+
+    def flush(self) -> None:
+        if self.life.started:
+            self.inner.flush()
+
+    def close(self) -> None:
+        self.life.refs -= 1
+        if self.life.refs <= 0 and self.life.started:
+            self.inner.close()
+
+    def after_fork_in_child(self) -> None:
+        if self.life.started:
+            self.inner.after_fork_in_child()
+
+    def describe(self) -> str:
+        return self.inner.describe()
+
+
+class _SwitchFormatter:
+    """The shared channel's formatter: the configuration's default, switchable on the writer
+    thread between two batches (records are formatted by the configuration they reach)."""
+
+    def __init__(self, current: Formatter) -> None:
+        self.current = current
+        self._batch: BatchFormatter = batch_formatter(current)
+
+    def switch(self, formatter: Formatter) -> None:
+        self.current = formatter
+        self._batch = batch_formatter(formatter)
+
+    def format_batch(self, records: Sequence[Sequence[Any]]) -> list[str]:
+        return self._batch(records)
+
+    def __call__(self, record: Record) -> str:
+        return self._batch([record])[0]
+
+
+class _SwapDone(threading.Event):
+    """The writer sets this on its own thread right after it swapped the sink states and
+    before it formats another batch: the one moment the default format may change."""
+
+    def __init__(self, switch: _SwitchFormatter, formatter: Formatter) -> None:
+        super().__init__()
+        self._switch = switch
+        self._formatter = formatter
+
+    def set(self) -> None:
+        self._switch.switch(self._formatter)
+        super().set()
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._loggers: dict[str, Logger] = {}
+        self._plan: Plan | None = None
+        self._channel: Channel | None = None
+        self._format: _SwitchFormatter | None = None
+        self._lives: dict[int, _Life] = {}  # id(inner sink) -> its life, for the current plan
+        self.on_apply: list[Any] = []  # callbacks after each swap (capture_stdlib's level)
+
+    # -- lookups --------------------------------------------------------------------------
+
+    def get(self, name: str) -> Logger:
+        found = self._loggers.get(name)
+        if found is not None:
+            return found
+        with self._lock:
+            found = self._loggers.get(name)
+            if found is None:
+                ch = self._ensure()
+                assert self._plan is not None
+                found = Logger._shared(name, ch, self._plan.threshold(name), self)
+                self._loggers[name] = found
+            return found
+
+    @property
+    def plan(self) -> Plan:
+        with self._lock:
+            self._ensure()
+            assert self._plan is not None
+            return self._plan
+
+    def lowest_level(self) -> int:
+        """The lowest level any logger name can pass (for the stdlib root logger's level)."""
+        plan = self.plan
+        return min((plan.threshold(p) for p in plan.routes), default=OFF)
+
+    # -- (re)configuration ----------------------------------------------------------------
+
+    def _ensure(self) -> Channel:
+        if self._channel is None:
+            plan = self._plan if self._plan is not None else default_plan()
+            self._format = _SwitchFormatter(plan.formatter)
+            self._channel = Channel("loglane", [], self._format, queue_size=plan.queue_size,
+                                    overflow=plan.overflow, block_timeout=plan.block_timeout)
+            get_writer().add(self._channel)
+            self._swap(plan)
+        return self._channel
+
+    def apply(self, plan: Plan) -> None:
+        with self._lock:
+            if self._channel is None:
+                self._plan = plan
+                self._ensure()
+            else:
+                self._swap(plan)
+        for callback in list(self.on_apply):
+            callback()
+
+    def _swap(self, plan: Plan) -> None:
+        ch = self._channel
+        assert ch is not None and self._format is not None
+        lives: dict[int, _Life] = {}
+        states = []
+        for i, sink in enumerate(plan.sinks):
+            life = self._lives.get(id(sink)) or lives.get(id(sink)) or _Life()
+            life.refs += 1  # before the swap: the old wrapper's close must not close it
+            lives[id(sink)] = life
+            state = ch.state_for(_RoutedSink(sink, i, plan, life))
+            state.started = True
+            states.append(state)
+        # Raising the limits first and lowering them after keeps callers from seeing a queue
+        # "full" at a size neither configuration has.
+        ch.queue_size = max(ch.queue_size, plan.queue_size)
+        self._set_limits(ch.queue_size)
+        done = _SwapDone(self._format, plan.formatter)
+        writer = get_writer()
+        if writer.on_writer_thread():
+            writer._control(("sinks", ch, tuple(states), done))
+        else:
+            writer.request("sinks", ch, tuple(states), done)
+            done.wait()
+        ch.queue_size = plan.queue_size
+        ch.block = plan.overflow == "block"
+        ch.block_timeout = plan.block_timeout
+        self._plan = plan
+        self._lives = lives
+        self._set_limits(plan.queue_size)
+        for name, lg in self._loggers.items():
+            lg._level = plan.threshold(name)
+
+    def _set_limits(self, size: int) -> None:
+        for lg in self._loggers.values():
+            lg._max = size
+
+    # -- Logger's hooks ---------------------------------------------------------------------
+
+    def add_sink(self, logger: Logger, sink: Sink) -> None:
+        """``get_logger(n).add_sink(s)``: ``s`` takes the records of ``n`` and below."""
+        with self._lock:
+            plan = self.plan
+            _level, idx = plan.resolve(logger.name)
+            routes = dict(plan.routes)
+            key = "" if logger.name == ROOT else logger.name
+            old = routes.get(key, Route())
+            routes[key] = Route(old.level, (*idx, len(plan.sinks)))
+            self.apply(_replace(plan, sinks=(*plan.sinks, sink), routes=routes))
+
+    def remove_sink(self, logger: Logger, sink: Sink) -> None:
+        with self._lock:
+            plan = self.plan
+            pos = [i for i, s in enumerate(plan.sinks) if s is sink]
+            if not pos:
+                raise ValueError(f"{sink!r} is not a sink of logger {logger.name!r}")
+            gone = pos[0]
+            renumber = {i: (i if i < gone else i - 1) for i in range(len(plan.sinks)) if i != gone}
+            routes = {
+                k: Route(r.level, None if r.sinks is None
+                         else tuple(renumber[i] for i in r.sinks if i != gone))
+                for k, r in plan.routes.items()
+            }
+            sinks = [s for i, s in enumerate(plan.sinks) if i != gone]
+            self.apply(_replace(plan, sinks=sinks, routes=routes))
+
+    def shutdown(self) -> None:
+        """Drain, then close every configured sink; loggers stay, silent until configure()."""
+        with self._lock:
+            if self._channel is None:
+                return
+            plan = self.plan
+            self.apply(_replace(plan, sinks=(), routes={"": Route(plan.routes[""].level, ())}))
+
+    def reset(self) -> None:
+        """Back to the state before any configure() (tests use it); drains first."""
+        with self._lock:
+            self.shutdown()
+            self._plan = None
+            if self._channel is not None:
+                self._swap(default_plan())
+
+
+def _replace(plan: Plan, **kw: Any) -> Plan:
+    values = {f: getattr(plan, f) for f in plan.__dataclass_fields__}
+    values.update(kw)
+    return Plan(**values)
+
+
+REGISTRY = Registry()
+
+
+def get_logger(name: str | None = None) -> Logger:
+    """The logger for ``name`` (the same object every time), thread-safe.
+
+    Dotted names form a hierarchy: ``get_logger("a.b")`` takes its level and sinks from the
+    configuration's most specific prefix (``a.b``, then ``a``, then the root). No name, ``""``
+    or ``"root"`` give the root logger. Before any ``configure()``: INFO and above, to stdout
+    below WARNING and to stderr from WARNING (``LOGLANE_LEVEL`` changes the level).
+    """
+    if not name:
+        name = ROOT
+    elif not isinstance(name, str):
+        raise TypeError(f"logger name must be a str, not {type(name).__name__}")
+    return REGISTRY.get(name)
+
+
+def shutdown() -> None:
+    """Write everything logged so far, then close every configured sink."""
+    REGISTRY.shutdown()

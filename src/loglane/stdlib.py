@@ -1,0 +1,231 @@
+"""The bridge with the standard library's ``logging``, both ways.
+
+In: ``StdlibHandler`` is a ``logging.Handler`` whose ``emit`` only captures the LogRecord (name,
+level, message and arguments, exception, stack, ``extra`` fields) and appends it to the queue
+of ``loglane.get_logger(record.name)``: no formatting, no lock, no I/O on the caller's thread.
+``capture_stdlib()`` puts it on the root logger, so every ``logging`` call in the process,
+libraries included, takes that path.
+
+Out: ``StdlibSink(handler)`` runs an existing ``logging.Handler`` on loglane's writer thread, so
+a slow handler (SMTP, syslog over TCP, a vendor's HTTP handler) no longer slows the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from loglane import logger as _logger_module
+from loglane.context import fields as _ctx_fields
+from loglane.format import render_message, safe_str
+from loglane.logger import _IMMUTABLE, Logger, capture_fields
+from loglane.record import level_name
+from loglane.registry import REGISTRY, ROOT, get_logger
+from loglane.sinks.base import Sink, SinkBacklogged
+
+# What every LogRecord has; anything else on a record came from ``extra=`` (or a filter).
+_PLAIN = logging.LogRecord("", 0, "", 0, "", (), None)
+_STANDARD = frozenset(_PLAIN.__dict__) | {"message", "asctime", "taskName"}
+_PLAIN_SIZE = len(_PLAIN.__dict__)
+_loggers = REGISTRY._loggers  # read without the registry's lock: dict.get is atomic
+
+
+class StdlibHandler(logging.Handler):
+    """A ``logging.Handler`` that hands records to loglane; usable from ``dictConfig``.
+
+    ``logger``: the loglane logger name to log under; by default each record's own logger
+    name, so ``loglane.configure(loggers=...)`` levels and sinks apply to library names too.
+    The handler's ``formatter`` is not used: loglane formats on its writer thread.
+    """
+
+    def __init__(self, level: int | str = logging.NOTSET, *, logger: str | None = None) -> None:
+        super().__init__(level)
+        self._fixed: Logger | None = get_logger(logger) if logger else None
+
+    def handle(self, record: logging.LogRecord) -> Any:
+        # No handler lock: emit only appends to a deque, which is thread-safe by itself.
+        rv = self.filter(record) if self.filters else True
+        if rv:
+            self.emit(rv if isinstance(rv, logging.LogRecord) else record)
+        return rv
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            name = record.name
+            lg = self._fixed or _loggers.get(name) or get_logger(name)
+            level = record.levelno
+            if lg._level > level:
+                return
+            msg: Any = record.msg
+            args: Any = record.args
+            if args:
+                if args.__class__ is not tuple:  # a single mapping argument (stdlib unpacks it)
+                    args = (args,)
+                if msg.__class__ is not str:
+                    msg, args = render_message(msg, args), ()
+                else:
+                    for a in args:
+                        if a.__class__ not in _IMMUTABLE:
+                            # Values as they are now, as the core log call does.
+                            msg, args = render_message(msg, args), ()
+                            break
+            else:
+                args = ()
+                if msg.__class__ is not str:
+                    msg = safe_str(msg)
+            if record.stack_info:  # after the message, as stdlib's Formatter puts it
+                msg = render_message(msg, args) + "\n" + record.stack_info
+                args = ()
+            exc = record.exc_info
+            if exc is not None and exc[0] is None:
+                exc = None
+            d = record.__dict__
+            fields = None
+            if len(d) > _PLAIN_SIZE:
+                extra = {k: v for k, v in d.items() if k not in _STANDARD}
+                if extra:
+                    fields = capture_fields(extra)
+            if _logger_module._context_on:
+                ctx = _ctx_fields.get()
+                if ctx:
+                    fields = {**ctx, **fields} if fields else ctx
+            ts = int(record.created * 1e9)
+            lg._enqueue((level, ts, msg, args, fields, exc, lg.name if self._fixed else name))
+        except Exception:
+            self.handleError(record)
+
+    def __repr__(self) -> str:
+        return f"<loglane.StdlibHandler ({logging.getLevelName(self.level)})>"
+
+
+_captured: StdlibHandler | None = None
+
+
+def capture_stdlib(level: int | str | None = None, *, replace: bool = True,
+                   warnings: bool = False) -> StdlibHandler:
+    """Send every ``logging`` call of the process through loglane; returns the handler.
+
+    Installs a ``StdlibHandler`` on the root logger (once; calling again only updates the
+    level). ``level``: the root logger's level; None follows loglane's configuration (the
+    lowest level it lets through anywhere, kept in step by later ``configure()`` calls), so
+    stdlib does not build records that loglane would drop. ``replace``: remove the root's
+    other handlers (they would write the same lines a second time); they are not closed.
+    ``warnings``: route ``warnings.warn`` too (``logging.captureWarnings``).
+    """
+    global _captured
+    root = logging.getLogger()
+    handler = _captured
+    if handler is None:
+        handler = _captured = StdlibHandler()
+        REGISTRY.on_apply.append(_follow_configuration)
+    if replace:
+        for other in list(root.handlers):
+            if other is not handler:
+                root.removeHandler(other)
+    if handler not in root.handlers:
+        root.addHandler(handler)
+    handler._level_fixed = level is not None  # type: ignore[attr-defined]
+    if level is None:
+        _follow_configuration()
+    else:
+        root.setLevel(level if isinstance(level, int) else level.upper())
+    if warnings:
+        logging.captureWarnings(True)
+    return handler
+
+
+def release_stdlib() -> None:
+    """Undo ``capture_stdlib``: take its handler off the root logger."""
+    global _captured
+    if _captured is not None:
+        logging.getLogger().removeHandler(_captured)
+        if _follow_configuration in REGISTRY.on_apply:
+            REGISTRY.on_apply.remove(_follow_configuration)
+        _captured = None
+
+
+def _follow_configuration() -> None:
+    handler = _captured
+    if handler is None or getattr(handler, "_level_fixed", False):
+        return
+    lowest = REGISTRY.lowest_level()
+    logging.getLogger().setLevel(min(lowest, logging.CRITICAL + 1))
+
+
+class StdlibSink(Sink):
+    """Runs a ``logging.Handler`` as a loglane sink, on the writer thread.
+
+    Each record becomes a ``LogRecord`` (name, level, message and arguments, exception, the
+    record's own time, fields as attributes, as ``extra=`` would set them) and goes through
+    ``handler.handle``, so the handler's own formatter, filters and level apply. A handler
+    error, which stdlib would print and forget, is counted and retried by loglane from the
+    record that failed. The sink owns the handler: it closes it when it is closed.
+    """
+
+    raw_records = True
+    PENDING_LIMIT = 100_000
+
+    def __init__(self, handler: logging.Handler, level: int | str = 0,
+                 max_level: int | str | None = None) -> None:
+        if not isinstance(handler, logging.Handler):
+            raise TypeError(f"StdlibSink needs a logging.Handler, got {handler!r}")
+        super().__init__(level, max_level)
+        self.handler = handler
+        self.lost = 0
+        self._pending: list[Sequence[Any]] = []  # records from the one that failed onwards
+        self._error: BaseException | None = None
+
+    def start(self) -> None:
+        # Instead of printing and forgetting, tell loglane (see write).
+        self.handler.handleError = self._on_error  # type: ignore[method-assign]
+
+    def _on_error(self, record: logging.LogRecord) -> None:
+        self._error = sys.exc_info()[1] or RuntimeError("handler error")
+
+    def write(self, records: Sequence[Any], lines: Sequence[str]) -> None:
+        if self._pending:
+            records = [*self._pending, *records]
+            self._pending = []
+        handle = self.handler.handle
+        for i, r in enumerate(records):
+            self._error = None
+            handle(to_log_record(r))
+            if self._error is not None:
+                pending = list(records[i:])
+                excess = len(pending) - self.PENDING_LIMIT
+                if excess > 0:
+                    del pending[:excess]
+                    self.lost += excess
+                self._pending = pending
+                raise SinkBacklogged(f"{len(pending)} record(s) waiting") from self._error
+
+    def flush(self) -> None:
+        self.handler.flush()
+
+    def close(self) -> None:
+        self.handler.close()
+        self.handler.__dict__.pop("handleError", None)
+
+    def describe(self) -> str:
+        return f"StdlibSink({type(self.handler).__name__}, level={level_name(self.level)})"
+
+
+def to_log_record(r: Sequence[Any]) -> logging.LogRecord:
+    level, ts, msg, args, fields, exc, name = r[:7]
+    if args:
+        try:  # a message that cannot be formatted becomes a line that says so, as elsewhere
+            msg % (args[0] if len(args) == 1 and isinstance(args[0], Mapping) else args)
+        except Exception:
+            msg, args = render_message(msg, args), ()
+    rec = logging.LogRecord("root" if name == ROOT else name, level, "", 0, msg, args or None,
+                            exc, None, None)
+    rec.created = ts / 1e9
+    rec.msecs = (ts // 1_000_000) % 1000
+    if fields:
+        d = rec.__dict__
+        for key, value in fields.items():
+            if key not in d:  # like extra=, but a clash is skipped rather than raised
+                d[key] = value
+    return rec
