@@ -161,7 +161,9 @@ class Publisher:
     def _stop_due(self) -> bool:
         if self._stop_at is None:
             return False
-        return self.idle or time.monotonic() >= self._stop_at
+        # Once stopping, a broker known to be away ends the wait: what is unconfirmed stays
+        # in the spool (or the files) for the next run, so there is nothing to wait for.
+        return self.idle or self.down or time.monotonic() >= self._stop_at
 
     # -- the loop ---------------------------------------------------------------------------
 
