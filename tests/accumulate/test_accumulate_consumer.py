@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -292,3 +294,69 @@ def test_setup_errors_are_one_line_exit_2(
     rc, err = finish(proc)
     assert rc == 2
     assert expect in err and len(err.strip().splitlines()) == 1, err
+
+
+def _close_connections_of(queue: str) -> int:
+    """Make the broker drop this queue's consumer connections (not the broker itself)."""
+    out = subprocess.run(
+        ["rabbitmqctl", "-q", "list_connections", "pid", "client_properties"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout
+    pids = [line.split("\t", 1)[0] for line in out.splitlines() if queue in line]
+    for pid in pids:
+        subprocess.run(
+            ["rabbitmqctl", "-q", "close_connection", pid, "test: connection lost"],
+            capture_output=True,
+            timeout=30,
+        )
+    return len(pids)
+
+
+def test_connection_lost_mid_stream_reconnects_exactly(
+    rabbitmq_url: str, queue: str, tmp_path: Path
+) -> None:
+    if not shutil.which("rabbitmqctl"):
+        pytest.skip("rabbitmqctl is not available to drop a connection")
+    texts, msgs = workload(6, files=6, tests=30, max_lines=2)
+    publish(rabbitmq_url, queue, msgs)
+
+    class DroppingStore(Store):
+        """After its third commit, has the broker drop the connection before the ack."""
+
+        commits = 0
+        dropped = 0
+
+        def add(self, items: Any) -> int:
+            n = super().add(items)
+            self.commits += 1
+            if self.commits == 3:
+                self.dropped = _close_connections_of(queue)
+            return n
+
+    err = io.StringIO()
+    with DroppingStore(str(tmp_path / "r.db")) as store:
+        c = Consumer(
+            ConsumerOptions(rabbitmq_url, queue, prefetch=20, batch=10, exit_when_idle=1.0),
+            store,
+            err=err,
+        )
+        c.run()
+        assert store.dropped == 1 and c.stats.reconnects >= 1
+        assert "lost RabbitMQ" in err.getvalue()
+        summary = load(store)
+    assert summary.counts() == truth(texts) and summary.messages == len(msgs)
+    assert queue_depth(rabbitmq_url, queue) == 0
+
+
+def test_queue_with_other_arguments_is_a_clear_error(
+    rabbitmq_url: str, queue: str, tmp_path: Path
+) -> None:
+    import pika
+
+    conn = pika.BlockingConnection(pika.URLParameters(rabbitmq_url))
+    conn.channel().queue_declare(queue, durable=False)  # a classic queue: not the contract
+    conn.close()
+    rc, err = finish(start_consumer(rabbitmq_url, queue, str(tmp_path / "r.db")))
+    assert rc == 2 and "refused the queue" in err and len(err.strip().splitlines()) == 1, err

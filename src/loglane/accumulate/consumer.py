@@ -9,6 +9,7 @@ publisher confirm) before the ack that covers it, so it is neither lost nor bloc
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -118,6 +119,10 @@ class Consumer:
         self.stats = ConsumerStats()
         self._stopping = False
         self._params = check_url(options.url)
+        # shown by `rabbitmqctl list_connections client_properties` and the management UI
+        self._params.client_properties = {
+            "connection_name": f"loglane accumulate {options.queue} pid {os.getpid()}"
+        }
 
     def stop(self) -> None:
         """Ask to finish the current batch, commit, ack and return. Signal-handler safe."""
