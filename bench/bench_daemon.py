@@ -8,9 +8,10 @@ For each contender and scenario, in fresh interpreters, R times (medians shown):
   checked: lines counted, and lines that are not exactly one log line counted as "torn";
 * the caller's cost per call (median, p99), timed around each call, minus the timer's own cost.
 
-Scenarios: 1 client; 4 processes on one file; 4 processes on four files; and the daemons'
-own capacity: 4 raw-socket clients on one file sending preformatted lines in 64 KiB chunks
-(10x the lines each; no caller cost).
+Scenarios: 1 client; 4 processes on one file; 4 processes on four files; 1 client paced at
+one call per 0.5 ms (the caller's cost when the client's thread is not kept busy: wake-ups
+and cold caches, not a tight loop); and the daemons' own capacity: 4 raw-socket clients on
+one file sending preformatted lines in 64 KiB chunks (10x the lines each; no caller cost).
 Contenders: `loglane` = loglane.Logger(name, path, socket=...) (DaemonSink on the writer
 thread, overflow="block" so no line is dropped); `loglane-proxyfile` = loglane.daemon.ProxyFile
 writing preformatted bytes; `offlog` = offlog.Logger(...) through `python -m offlog`;
@@ -38,7 +39,10 @@ from array import array
 from typing import Any
 
 CONTENDERS = ["loglane", "loglane-proxyfile", "offlog", "offlog-proxyfile"]
-SCENARIOS = ["1 client", "4 procs, 1 file", "4 procs, 4 files"]
+PACED = "1 client, paced"
+PACE = 0.0005  # one call every 0.5 ms: what an application that is not a benchmark does
+PACED_CALLS = 4000
+SCENARIOS = ["1 client", "4 procs, 1 file", "4 procs, 4 files", PACED]
 # The daemons alone: 4 raw-socket clients on one file, 10x the lines each.
 CAPACITY = ("4 raw clients, 1 file", ["loglane-raw", "offlog-raw"])
 MSG = "request %s took %d ms"
@@ -49,7 +53,7 @@ LINE = re.compile(rb"^.*request w\d+ \d+ took \d+ ms$")
 # ---- the worker: one client process -------------------------------------------------------
 
 
-def worker(kind: str, sock: str, path: str, n: int, tag: str) -> None:
+def worker(kind: str, sock: str, path: str, n: int, tag: str, pace: float = 0.0) -> None:
     timer = time.perf_counter_ns
     if kind == "loglane":
         from loglane.logger import Logger
@@ -102,12 +106,16 @@ def worker(kind: str, sock: str, path: str, n: int, tag: str) -> None:
             t0 = timer()
             call(MSG, who + str(i), i)
             durations[i] = timer() - t0
+            if pace:
+                time.sleep(pace)
     else:
         for i in range(n):
             data = b"request %s %d took %d ms\n" % (tag.encode(), i, i)
             t0 = timer()
             write(data)
             durations[i] = timer() - t0
+            if pace:
+                time.sleep(pace)
     close()
     end = time.time()
     ordered = sorted(durations)
@@ -179,7 +187,8 @@ def run_once(kind: str, scenario: str, n: int, workdir: str) -> dict[str, Any]:
     sock = os.path.join(workdir, "s")
     daemon = start_daemon(kind, sock)
     try:
-        clients = 1 if scenario == "1 client" else 4
+        clients = 1 if scenario.startswith("1 client") else 4
+        pace = PACE if scenario == PACED else 0.0
         if kind.endswith("-raw") and scenario.endswith("1 file"):
             clients = 4
         paths = [
@@ -188,7 +197,17 @@ def run_once(kind: str, scenario: str, n: int, workdir: str) -> dict[str, Any]:
         ]
         procs = [
             subprocess.Popen(
-                [sys.executable, __file__, "--worker", kind, sock, paths[k], str(n), f"w{k}"],
+                [
+                    sys.executable,
+                    __file__,
+                    "--worker",
+                    kind,
+                    sock,
+                    paths[k],
+                    str(n),
+                    f"w{k}",
+                    str(pace),
+                ],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 text=True,
@@ -237,6 +256,11 @@ def run_once(kind: str, scenario: str, n: int, workdir: str) -> dict[str, Any]:
     }
 
 
+def rate(row: dict[str, Any]) -> str:
+    # A paced run measures the caller only; its lines/s is the pace.
+    return "—" if row["scenario"] == PACED else f"{row['lines_per_s']:,.0f}"
+
+
 def cost(row: dict[str, Any], key: str) -> str:
     return "—" if row["contender"].endswith("-raw") else f"{row[key] / 1000:.2f} µs"
 
@@ -244,8 +268,8 @@ def cost(row: dict[str, Any], key: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args_in = sys.argv[1:] if argv is None else argv
     if args_in and args_in[0] == "--worker":
-        _, kind, sock, path, n, tag = args_in
-        worker(kind, sock, path, int(n), tag)
+        _, kind, sock, path, n, tag, pace = args_in
+        worker(kind, sock, path, int(n), tag, float(pace))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lines", type=int, default=100_000, help="log calls per client")
@@ -257,7 +281,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     clients = [k for k in contenders if not k.endswith("-raw")]
     raws = [k for k in contenders if k.endswith("-raw")] if args.only else CAPACITY[1]
-    plan = [(scenario, kind, args.lines) for scenario in SCENARIOS for kind in clients]
+    plan = [
+        (scenario, kind, PACED_CALLS if scenario == PACED else args.lines)
+        for scenario in SCENARIOS
+        for kind in clients
+    ]
     plan += [(CAPACITY[0], kind, args.lines * 10) for kind in raws]
     for scenario, kind, lines in plan:
         runs = []
@@ -289,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         print("|---|---|---:|---:|---:|---:|---:|")
         for r in rows:
             print(
-                f"| {r['scenario']} | {r['contender']} | {r['lines_per_s']:,.0f} | "
+                f"| {r['scenario']} | {r['contender']} | {rate(r)} | "
                 f"{cost(r, 'median_ns')} | {cost(r, 'p99_ns')} | "
                 f"{r['missing']} | {r['torn']} |"
             )
