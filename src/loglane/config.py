@@ -120,8 +120,10 @@ def build(data: Mapping[str, Any]) -> tuple[Plan, dict[str, Any]]:
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     root_level = next(lv for lv in (env, level, root.level, 20) if lv is not None)
-    routes[""] = Route(root_level, root.sinks if root.sinks is not None
-                       else tuple(range(len(sinks))))
+    if root.sinks is None:  # the root takes every sink that no prefix claims for itself
+        claimed = {i for r in routes.values() for i in (r.sinks or ())}
+        root = Route(root.level, tuple(i for i in range(len(sinks)) if i not in claimed))
+    routes[""] = Route(root_level, root.sinks)
 
     extras: dict[str, Any] = {}
     capture = data.get("capture_stdlib", False)
@@ -153,8 +155,12 @@ def _sinks(raw: Any, utc: bool) -> tuple[list[Sink], dict[str, list[int]]]:
     sinks: list[Sink] = []
     names: dict[str, list[int]] = {}
     for where, key_name, spec in items:
+        if isinstance(spec, Sink):  # configured in Python: a sink object as it is
+            sinks.append(spec)
+            names.setdefault(key_name or type(spec).__name__, []).append(len(sinks) - 1)
+            continue
         if not isinstance(spec, Mapping):
-            raise ConfigError(f"{where}: expected a table, got {type(spec).__name__}")
+            raise ConfigError(f"{where}: expected a table or a Sink, got {type(spec).__name__}")
         name = _opt(spec, "name", str, where + ".") or key_name or spec.get("kind")
         sinks.append(_sink(spec, where, utc))
         names.setdefault(str(name), []).append(len(sinks) - 1)
