@@ -153,7 +153,6 @@ def test_records_logged_before_a_reconfigure_are_written_by_the_old_sinks() -> N
 def test_reconfiguring_while_threads_log_loses_and_duplicates_nothing() -> None:
     sinks = [mem() for _ in range(6)]
     loglane.configure(format="{message}", sinks=[sinks[0][0]], overflow="block")
-    stop = threading.Event()
     per_thread = 20_000
 
     def work(t: int) -> None:
@@ -162,23 +161,22 @@ def test_reconfiguring_while_threads_log_loses_and_duplicates_nothing() -> None:
             log.info("%d-%d", t, i)
 
     threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
-    for t in threads:
-        t.start()
+    for thread in threads:
+        thread.start()
     swaps = 0
-    while any(t.is_alive() for t in threads) or swaps < 5:
+    while any(thread.is_alive() for thread in threads) or swaps < 5:
         swaps += 1
         loglane.configure(format="{message}", sinks=[sinks[swaps % 6][0]], overflow="block")
-    for t in threads:
-        t.join()
-    stop.set()
+    for thread in threads:
+        thread.join()
     loglane.get_logger().flush()
     seen = [line for _, lines in sinks for line in lines]
     assert len(seen) == 4 * per_thread
     assert set(seen) == {f"{t}-{i}" for t in range(4) for i in range(per_thread)}
     assert swaps >= 5
     for _, lines in sinks:  # each thread's lines stay in order within every sink
-        for t in range(4):
-            mine = [int(ln.split("-")[1]) for ln in lines if ln.startswith(f"{t}-")]
+        for n in range(4):
+            mine = [int(ln.split("-")[1]) for ln in lines if ln.startswith(f"{n}-")]
             assert mine == sorted(mine)
 
 
