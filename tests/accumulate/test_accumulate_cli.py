@@ -96,8 +96,14 @@ def test_missing_matplotlib_is_a_clear_error(
     assert "graphs need matplotlib" in capsys.readouterr().err
 
 
-def test_results_on_an_empty_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_results_on_an_empty_or_missing_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     store = str(tmp_path / "r.db")
+    assert results_cli.main(["--store", store]) == 2
+    assert "no store at" in capsys.readouterr().err
+    assert not (tmp_path / "r.db").exists()
+    Store(store).close()
     assert results_cli.main(["--store", store, "--png", str(tmp_path / "g.png")]) == 0
     assert "no test outcomes yet" in capsys.readouterr().out
 

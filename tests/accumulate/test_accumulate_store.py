@@ -12,7 +12,7 @@ from accumulate_helpers import make_log, split_lines, truth
 from loglane.accumulate.messages import Malformed, from_message
 from loglane.accumulate.store import Store, StoreError
 from loglane.accumulate.summary import load
-from loglane.wire import HEADER_KIND, HEADER_OFFSET, HEADER_SOURCE, message_id
+from loglane.wire import HEADER_HOST, HEADER_KIND, HEADER_OFFSET, HEADER_SOURCE, message_id
 
 
 def _msg(
@@ -75,6 +75,20 @@ def test_first_result_of_a_source_is_named_after_it(tmp_path: Path) -> None:
     with Store(str(tmp_path / "r.db")) as store:
         store.add([from_message(*_msg("/ci/test_boot.log", 7, b"Result: PASS\n"))])
         assert load(store).counts() == {"/ci/test_boot.log": (1, 1, 0)}
+
+
+def test_same_path_on_two_hosts_stays_two_sources(tmp_path: Path) -> None:
+    def on(host: str, body: bytes) -> tuple[bytes, dict[str, object], str]:
+        headers = {HEADER_SOURCE: "/ci/t_boot.log", HEADER_OFFSET: 0, HEADER_KIND: "lines"}
+        return body, {**headers, HEADER_HOST: host}, message_id(f"{host}:8:1", 0)
+
+    with Store(str(tmp_path / "r.db")) as store:
+        store.add(
+            [from_message(*on("a", b"Result: PASS\n")), from_message(*on("b", b"Result: FAIL\n"))]
+        )
+        s = load(store)
+    assert set(s.sources) == {"a:/ci/t_boot.log", "b:/ci/t_boot.log"}
+    assert s.counts() == {"/ci/t_boot.log": (2, 1, 1)}  # one test, seen on both hosts
 
 
 def test_malformed_messages_are_rejected_with_a_reason() -> None:

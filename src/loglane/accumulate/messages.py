@@ -12,7 +12,14 @@ from typing import Any
 
 from loglane.accumulate.parsers import parse_text
 from loglane.accumulate.store import Contribution
-from loglane.wire import HEADER_KIND, HEADER_OFFSET, HEADER_SOURCE, KIND_FILE, KIND_LINES
+from loglane.wire import (
+    HEADER_HOST,
+    HEADER_KIND,
+    HEADER_OFFSET,
+    HEADER_SOURCE,
+    KIND_FILE,
+    KIND_LINES,
+)
 
 
 class Malformed(Exception):
@@ -55,7 +62,10 @@ def from_message(
     whole = kind == KIND_FILE
     parsed = parse_text(text, whole=whole, source=source, base_offset=offset)
     seen = timestamp if timestamp and timestamp > 0 else time.time()
-    return Contribution(message_id, source, key, float(seen), parsed)
+    # CI machines often write the same paths: per-source counts keep hosts apart
+    host = _text(headers.get(HEADER_HOST))
+    shown = f"{host}:{source}" if host and not source.startswith(f"{host}:") else source
+    return Contribution(message_id, shown, key, float(seen), parsed, label=source)
 
 
 def from_file(path: str, data: bytes, mtime: float) -> Contribution:

@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        with Store(args.store) as store:
+        with Store(args.store, create=False) as store:
             summary = load(store)
     except StoreError as exc:
         print(f"loglane results: {exc}", file=sys.stderr)

@@ -43,6 +43,9 @@ class Contribution:
     source_key: str  # the bytes' identity (path + inode): orders events across messages
     seen: float  # epoch seconds: when the log was produced, as well as we know
     parsed: Parsed
+    #: the name a test gets when a source's first event is a result: the source's own name,
+    #: without the host that ``source`` may be qualified with
+    label: str = ""
 
 
 class _Db(Protocol):
@@ -60,7 +63,9 @@ class _Db(Protocol):
 class _Sqlite:
     dialect = "sqlite"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, create: bool = True) -> None:
+        if not create and path != ":memory:" and not os.path.exists(path):
+            raise StoreError(f"no store at {path}")
         if path != ":memory:":
             parent = os.path.dirname(os.path.abspath(path))
             if not os.path.isdir(parent):
@@ -186,7 +191,8 @@ CREATE TABLE IF NOT EXISTS acc_sources (
 CREATE TABLE IF NOT EXISTS acc_timeline (
     bucket {int} PRIMARY KEY, passes {int} NOT NULL, failures {int} NOT NULL);
 CREATE TABLE IF NOT EXISTS acc_events (
-    source_key TEXT NOT NULL, pos {int} NOT NULL, source TEXT NOT NULL, edge {int} NOT NULL,
+    source_key TEXT NOT NULL, pos {int} NOT NULL, source TEXT NOT NULL, label TEXT NOT NULL,
+    edge {int} NOT NULL,
     kind TEXT NOT NULL, value TEXT NOT NULL, seen {real} NOT NULL, PRIMARY KEY (source_key, pos))
 """
 
@@ -197,7 +203,7 @@ _TYPES = {
     "test_sources": ("text", "text"),
     "sources": ("text", *["int8"] * 7, "float8", "float8"),
     "timeline": ("int8", "int8", "int8"),
-    "events": ("text", "int8", "text", "int8", "text", "text", "float8"),
+    "events": ("text", "int8", "text", "text", "int8", "text", "text", "float8"),
 }
 
 
@@ -246,7 +252,8 @@ class Store:
     """A results store opened from a URL: ``sqlite:///path``, a bare path, or
     ``postgresql://...`` (put ``?options=-csearch_path%3Dschema`` in it for a schema)."""
 
-    def __init__(self, url: str = DEFAULT_STORE) -> None:
+    def __init__(self, url: str = DEFAULT_STORE, *, create: bool = True) -> None:
+        """``create=False`` is for readers: a missing SQLite file is an error, not a new store."""
         self.url = url
         self.db: _Db
         if url.startswith(("postgresql://", "postgres://")):
@@ -257,17 +264,18 @@ class Store:
                 raise StoreError(
                     f"bad SQLite URL {url!r}: use sqlite:///relative or sqlite:////abs"
                 )
-            self.db = _Sqlite(path[1:] or ":memory:")
+            self.db = _Sqlite(path[1:] or ":memory:", create)
         elif "://" in url:
             raise StoreError(f"unknown store URL {url!r}: use sqlite:///PATH or postgresql://...")
         else:
-            self.db = _Sqlite(url)
+            self.db = _Sqlite(url, create)
         self._sql = _upserts(self.db.dialect)
+        if create:
+            self._create()
         # (test, source) pairs this process has committed: most batches repeat them, and
         # not sending them again saves the bulk of each transaction's rows
         self._known_pairs: set[tuple[str, str]] = set()
         self._pending_pairs: set[tuple[str, str]] = set()
-        self._create()
 
     def _create(self) -> None:
         types = {"real": "REAL", "int": "INTEGER"}
@@ -362,9 +370,9 @@ class Store:
                 one = p.first.offset == p.last.offset  # a single event is both edges
                 for ev, bit in ((p.first, FIRST), (p.last, LAST)):
                     edge = FIRST | LAST if one else bit
-                    events.append(
-                        (c.source_key, ev.offset, c.source, edge, ev.kind, ev.value, seen)
-                    )
+                    label = c.label or c.source
+                    row = (c.source_key, ev.offset, c.source, label, edge, ev.kind, ev.value, seen)
+                    events.append(row)
                     if one:
                         break
         tests: dict[str, list[Any]] = {}  # name -> [pass, fail, skip, first, last]

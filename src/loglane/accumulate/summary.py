@@ -135,23 +135,23 @@ def load(store: Store) -> Summary:
 def _pair_edges(s: Summary, events: list[tuple[Any, ...]]) -> None:
     prev: tuple[Any, ...] | None = None
     for row in events:
-        key, _pos, source, edge, kind, value, seen = row
+        key, _pos, source, label, edge, kind, value, seen = row
         before = prev if prev is not None and prev[0] == key else None
-        if before is None and prev is not None and prev[4] == START:
+        if before is None and prev is not None and prev[5] == START:
             s.open_tests += 1  # the previous source ended inside a test
         prev = row
         if not edge & FIRST:
             continue
         if before is None:
             if kind == RESULT:  # a source's first event is a result: the source names it
-                _add(s, source, source, value, seen)
+                _add(s, label, source, value, seen)
             continue
-        b_kind, b_value = before[4], before[5]
+        b_kind, b_value = before[5], before[6]
         if kind == RESULT and b_kind == START:
             _add(s, b_value, source, value, seen)
         elif kind == b_kind:  # result after result, or start after an unfinished start
             _anomaly(s, source)
-    if prev is not None and prev[4] == START:
+    if prev is not None and prev[5] == START:
         s.open_tests += 1
 
 
