@@ -193,18 +193,26 @@ class Writer:
 
     def _deliver(self, ch: Channel, raw: list[RawRecord]) -> None:
         lines_all: list[str] | None = None
-        levels = {r[0] for r in raw}
-        lo, hi = min(levels), max(levels)
+        bounds: tuple[int, int] | None = None
+        # No accepted record is below the channel's floor (a drop note is a WARNING), so a
+        # sink at or below both, without a ceiling, takes the whole batch unexamined.
+        floor = min(ch.min_level(), WARNING)
         for st in ch.states:
             if st.closed:
                 continue
             sink = st.sink
-            if sink.level <= lo and (sink.max_level is None or hi < sink.max_level):
+            if sink.max_level is None and sink.level <= floor:
                 recs = raw
             else:
-                recs = [r for r in raw if sink.accepts(r[0])]
-                if not recs:
-                    continue
+                if bounds is None:
+                    bounds = _level_bounds(raw)
+                lo, hi = bounds
+                if sink.level <= lo and (sink.max_level is None or hi < sink.max_level):
+                    recs = raw
+                else:
+                    recs = [r for r in raw if sink.accepts(r[0])]
+                    if not recs:
+                        continue
             if st.batch_format is None:
                 if lines_all is None:
                     lines_all = _format(ch.batch_format, raw)
@@ -374,6 +382,11 @@ class Writer:
                         st.sink.after_fork_in_child()
                     except Exception as exc:
                         _stderr(f"loglane: sink {st.sink.describe()} after fork: {exc!r}")
+
+
+def _level_bounds(raw: list[RawRecord]) -> tuple[int, int]:
+    levels = {r[0] for r in raw}
+    return min(levels), max(levels)
 
 
 def _format(fmt: Callable[[list[RawRecord]], list[str]], raw: list[RawRecord]) -> list[str]:
