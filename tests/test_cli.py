@@ -53,3 +53,13 @@ def test_demo_rejects_bad_flags(argv: list[str]) -> None:
                           text=True, timeout=60)
     assert proc.returncode == 2
     assert "error" in proc.stderr.splitlines()[-1]
+
+
+def test_demo_daemon_part_keeps_every_line_and_the_daemon_exits_0(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "loglane", "demo", "--only", "daemon", "--dir",
+         str(tmp_path / "logs")], capture_output=True, text=True, timeout=180,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "200,000 of 200,000" in proc.stdout
+    assert "the daemon exited 0 on SIGTERM" in proc.stdout

@@ -91,6 +91,54 @@ def run_core(out: TextIO, *, seconds: float, threads: int, directory: str) -> in
     return 0 if stats["written"] == sum(counts) else 1
 
 
+def run_daemon(out: TextIO, *, workdir: str, threads: int = 4, lines: int = 50_000) -> int:
+    """The daemon path: ``loglane serve`` on a private socket, loggers sending through it."""
+    import signal
+    import subprocess
+
+    sock = os.path.join(tempfile.mkdtemp(prefix="ll-", dir="/tmp"), "demo.sock")
+    server = subprocess.Popen([sys.executable, "-m", "loglane", "serve", "--socket", sock],
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(sock):
+            if server.poll() is not None or time.monotonic() > deadline:
+                why = server.stderr.read() if server.stderr else ""
+                print(f"daemon: loglane serve did not start: {why}", file=out)
+                return 1
+            time.sleep(0.01)  # waiting for another process to create its socket
+        path = os.path.join(workdir, "via-daemon.log")
+        print(f"daemon: {threads} threads, {lines:,} lines each, through `loglane serve` "
+              f"({sock})", file=out)
+        log = Logger("demo-daemon", path, socket=sock, stdout_level=None, stderr_level=None,
+                     overflow="block", block_timeout=None)
+
+        def worker(k: int) -> None:
+            for i in range(lines):
+                log.info("thread %d line %d", k, i)
+
+        start = time.perf_counter()
+        workers = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        log.close()
+        elapsed = time.perf_counter() - start
+    finally:
+        server.send_signal(signal.SIGTERM)
+        code = server.wait(30)
+    files = sorted(os.path.join(workdir, f) for f in os.listdir(workdir))
+    counted = 0
+    for name in files:
+        with open(name, "rb") as f:
+            counted += sum(1 for _ in f)
+    print(f"  lines in files  {counted:,} of {threads * lines:,}, {counted / elapsed:,.0f} "
+          f"lines/s; the daemon exited {code} on SIGTERM", file=out)
+    print(f"  files           {', '.join(files)}", file=out)
+    return 0 if counted == threads * lines and code == 0 else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="loglane demo", description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="core part duration")
@@ -111,7 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     status = 0
     if "core" in parts:
         status |= run_core(out, seconds=args.seconds, threads=args.threads, directory=args.dir)
-    for part, module in (("daemon", "loglane.daemon.demo"), ("monitor", "loglane.analyse.demo"),
+    if "daemon" in parts:
+        print(file=out)
+        status |= run_daemon(out, workdir=tempfile.mkdtemp(prefix="daemon-", dir=args.dir))
+    for part, module in (("monitor", "loglane.analyse.demo"),
                          ("accumulate", "loglane.accumulate.demo")):
         if part not in parts:
             continue
