@@ -274,3 +274,16 @@ def test_a_stdlib_handler_from_configuration(tmp_path: Path,
     assert isinstance(sink, loglane.StdlibSink)
     assert sink.handler.records == [  # type: ignore[attr-defined]
         ("t1", "x", "WARNING", "to the handler")]
+
+
+def test_lean_capture_keeps_what_loglane_shows(monkeypatch: pytest.MonkeyPatch,
+                                               fakelib: ModuleType) -> None:
+    for flag in ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing"):
+        monkeypatch.setattr(logging, flag, getattr(logging, flag))  # restored after the test
+    lines = configure_memory(level="DEBUG")
+    loglane.capture_stdlib(lean=True)
+    fakelib.work([1])
+    loglane.get_logger().flush()
+    assert lines[0] == "INFO fakelib: processing 1 items: [1]" and len(lines) == 6
+    assert lines[3] == "WARNING fakelib: slow request request_id=r-7 ms=1234"
+    assert logging._srcfile is None and not logging.logThreads
