@@ -170,3 +170,72 @@ def test_huge_line_is_cheap_and_names_are_capped() -> None:
     p = parse_text(huge, whole=True)
     assert len(p.outcomes) == 1 and len(p.outcomes[0][0]) == 500
     assert p.lines == 3
+
+
+def _reference(text: str, source: str) -> tuple[list[tuple[str, Status]], int]:
+    """The documented rules, line by line and slowly: (outcomes, anomalies) of a whole file."""
+    words = {"PASS": P, "PASSED": P, "OK": P, "FAIL": F, "FAILED": F, "ERROR": F}
+    words |= {"SKIP": S, "SKIPPED": S}
+    events: list[tuple[str, str]] = []
+    for line in text.split("\n"):
+        t, r = line.find("Test: "), line.find("Result: ")
+        if t >= 0 and (r < 0 or t < r):
+            name = line[t + 6 :].strip()[:500]
+            if name:
+                events.append(("S", name))
+        elif r >= 0:
+            rest = line[r + 8 :].split()
+            word = rest[0].upper().rstrip(".,;:!") if rest else ""
+            events.append(("R", words[word].value if word in words else "?"))
+    outcomes, anomalies = [], 0
+    for i, (kind, value) in enumerate(events):
+        prev = events[i - 1] if i else None
+        if kind == "R":
+            if prev is None:
+                if value == "?":
+                    anomalies += 1
+                else:
+                    outcomes.append((source, Status(value)))
+            elif prev[0] == "S" and value != "?":
+                outcomes.append((prev[1], Status(value)))
+            else:
+                anomalies += 1
+        elif prev is not None and prev[0] == "S":
+            anomalies += 1
+    if events and events[-1][0] == "S":
+        anomalies += 1
+    return outcomes, anomalies
+
+
+def test_fast_event_scan_follows_the_documented_rules() -> None:
+    rng = random.Random(5)
+    atoms = [
+        "Test: ",
+        "Result: ",
+        "t: ",
+        "Count: ",
+        "Tes",
+        "Resul",
+        "PASS",
+        "fail",
+        "ok.",
+        " ",
+        "\n",
+        "\n",
+        "name",
+        "é",
+        "MAYBE",
+        "\r\n",
+    ]
+    for _ in range(3000):
+        text = "".join(rng.choice(atoms) for _ in range(rng.randrange(1, 30)))
+        p = parse_text(text, whole=True, source="src")
+        assert (p.outcomes, p.anomalies) == _reference(text, "src"), repr(text)
+        # a go/TAP/pytest line takes the slower, line-aware path: same events
+        p = parse_text("a.py::t PASSED\n" + text, whole=True, source="src")
+        want, anomalies = _reference(text, "src")
+        assert (p.outcomes, p.anomalies) == ([("a.py::t", P), *want], anomalies), repr(text)
+        q = parse_text(text, whole=False, base_offset=100)
+        if q.first is not None and q.last is not None:
+            assert 100 <= q.first.offset <= q.last.offset < 100 + len(text)
+            assert (q.first.offset == q.last.offset) == (q.first is q.last)

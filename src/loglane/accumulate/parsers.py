@@ -88,6 +88,10 @@ _FORM_MARKERS = ("--- ", "::", "\nok ", "\nnot ok ")
 # pattern that is a plain literal is searched for at C speed (an alternation is tried at every
 # character), so one pass finds both; the few other words ending in "t" are skipped.
 _T_COLON = re.compile("t: ")
+# ... and the same in one findall: the literal comes first (fast search), a lookbehind then
+# checks which marker it ends; group 1 is "t" for a result
+_EVENTS = re.compile(r"t: (?:(?<=Test: )|(?<=Resul(t): ))([^\n]*)")
+_EXACT = {"PASS": "PASS", "FAIL": "FAIL"}  # the common case, without splitting the line
 _STATUS = {
     "PASSED": Status.PASS,
     "XPASS": Status.PASS,
@@ -115,8 +119,6 @@ _FORM_MARKERS = ("--- ", "::", "\nok ", "\nnot ok ")
 _STATUS = {s.value: s for s in Status}
 MAX_NAME = 500  # names longer than this are cut: a runaway line must not bloat the store
 
-_Ev = tuple[int, str, str]  # (offset, START or RESULT, name or status value or "?")
-
 
 def parse_text(text: str, *, whole: bool, source: str = "", base_offset: int = 0) -> Parsed:
     """Classify every line of ``text``.
@@ -139,7 +141,46 @@ def parse_text(text: str, *, whole: bool, source: str = "", base_offset: int = 0
         end = text.find("\n", start)
         if _classify(text[start : end if end >= 0 else len(text)].rstrip("\r"), parsed):
             taken.add(start)
-    events: list[_Ev] = []
+    if taken:
+        events, head, tail = _events_by_line(text, taken)
+    else:
+        events, head, tail = _events(text)
+    parsed.recognised += len(events)
+    if events:
+        _pair(events, parsed, whole, source, base_offset + head, base_offset + tail)
+    return parsed
+
+
+def _events(text: str) -> tuple[list[tuple[str, str]], int, int]:
+    """Every `Test:`/`Result:` event as (kind, value), and the positions of the first and last.
+
+    One C-speed ``findall``; positions are found only for the two edges, which is all the
+    store needs (any positions inside the message that keep first < last would do)."""
+    found = _EVENTS.findall(text)
+    if not found:
+        return [], 0, 0
+    events = [
+        (RESULT, _EXACT.get(rest) or _word(rest)) if is_result else (START, rest.strip()[:MAX_NAME])
+        for is_result, rest in found
+        if is_result or rest.strip()
+    ]
+    if not events:
+        return [], 0, 0
+    m = _EVENTS.search(text)
+    head = m.start() - (5 if m.group(1) else 3) if m else 0
+    tail = head
+    if len(events) > 1:
+        is_result, rest = found[-1]
+        tail = text.rfind(("Result: " if is_result else "Test: ") + rest)
+        if tail <= head:  # cannot happen; keeps first < last whatever the text
+            tail = head + 1
+    return events, head, tail
+
+
+def _events_by_line(text: str, taken: set[int]) -> tuple[list[tuple[str, str]], int, int]:
+    """As :func:`_events`, skipping lines already counted as go/TAP/pytest outcomes."""
+    events: list[tuple[str, str]] = []
+    head = tail = 0
     line_end = -1  # end of the line of the last event: the first marker on a line wins
     for m in _T_COLON.finditer(text):
         at = m.start()
@@ -154,25 +195,24 @@ def parse_text(text: str, *, whole: bool, source: str = "", base_offset: int = 0
         line_end = text.find("\n", at)
         if line_end < 0:
             line_end = len(text)
-        if taken and text.rfind("\n", 0, pos) + 1 in taken:
-            continue  # a go/TAP/pytest line
+        if text.rfind("\n", 0, pos) + 1 in taken:
+            continue
         rest = text[at + 3 : line_end]
         if kind == START:
-            name = rest.strip()[:MAX_NAME]
-            if name:
-                parsed.recognised += 1
-                events.append((base_offset + pos, START, name))
-            continue
-        words = rest.split(None, 1)
-        parsed.recognised += 1
-        events.append((base_offset + pos, RESULT, _word(words[0]) if words else "?"))
-    if events:
-        _pair(events, parsed, whole=whole, source=source)
-    return parsed
+            rest = rest.strip()[:MAX_NAME]
+            if not rest:
+                continue
+        if not events:
+            head = pos
+        tail = pos
+        events.append((kind, rest if kind == START else _word(rest)))
+    return events, head, tail
 
 
-def _word(word: str) -> str:
-    status = _RESULT_WORDS.get(word.upper().rstrip(".,;:!"))
+def _word(rest: str) -> str:
+    """The status value of the text after `Result: ` (its first word), or "?"."""
+    words = rest.split(None, 1)
+    status = _RESULT_WORDS.get(words[0].upper().rstrip(".,;:!")) if words else None
     return status.value if status is not None else "?"
 
 
@@ -224,11 +264,13 @@ def _outcome(parsed: Parsed, name: str, status: Status) -> None:
     parsed.outcomes.append((name[:MAX_NAME], status))
 
 
-def _pair(events: list[_Ev], parsed: Parsed, *, whole: bool, source: str) -> None:
+def _pair(
+    events: list[tuple[str, str]], parsed: Parsed, whole: bool, source: str, head: int, tail: int
+) -> None:
     """Pair each result with the start right before it (no other event in between)."""
     out = parsed.outcomes
-    prev_kind, prev_value = events[0][1], events[0][2]
-    for _, kind, value in events[1:]:
+    prev_kind, prev_value = events[0]
+    for kind, value in events[1:]:
         if kind == RESULT:
             if prev_kind == START and value != "?":
                 out.append((prev_value, _STATUS[value]))
@@ -237,19 +279,19 @@ def _pair(events: list[_Ev], parsed: Parsed, *, whole: bool, source: str) -> Non
         elif prev_kind == START:
             parsed.anomalies += 1  # a test that never got its result
         prev_kind, prev_value = kind, value
-    head = Event(*events[0])
-    tail = Event(*events[-1]) if len(events) > 1 else head
+    first = Event(head, *events[0])
+    last = Event(tail, *events[-1]) if len(events) > 1 else first
     if not whole:
-        parsed.first, parsed.last = head, tail
+        parsed.first, parsed.last = first, last
         return
-    if head.kind == RESULT:
+    if first.kind == RESULT:
         # "the first line of a shipped file names it": a file that is one test's log may
         # carry only the result; the file's name is then the test's name
-        if head.value == "?":
+        if first.value == "?":
             parsed.anomalies += 1
         else:
-            out.append((source or "(unnamed)", _STATUS[head.value]))
-    if tail.kind == START:
+            out.append((source or "(unnamed)", _STATUS[first.value]))
+    if last.kind == START:
         parsed.open_test = True
         parsed.anomalies += 1
 
