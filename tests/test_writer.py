@@ -302,3 +302,22 @@ def test_one_fast_caller_loses_nothing_within_the_queue_bound(tmp_path: Path) ->
     assert log.stats()["dropped"] == 0
     (path,) = tmp_path.iterdir()
     assert sum(1 for _ in path.open()) == 100_000
+
+
+def test_a_logger_dropped_without_close_is_drained_and_released(
+    tmp_path: Path, wait_until: Callable[..., None]
+) -> None:
+    import gc
+
+    from loglane.writer import get_writer
+
+    log = loglane.Logger("gone", tmp_path / "g.log", stdout_level=None, stderr_level=None)
+    channel = log._channel
+    for i in range(100):
+        log.info("n %d", i)
+    del log
+    gc.collect()
+    assert channel.closed.wait(10)
+    assert channel not in get_writer().channels
+    (path,) = tmp_path.iterdir()
+    assert len(path.read_text().splitlines()) == 100

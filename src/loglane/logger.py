@@ -18,6 +18,7 @@ import os
 import sys
 import threading
 import uuid
+import weakref
 from collections.abc import Iterable, Mapping
 from pathlib import PurePath
 from queue import Empty
@@ -129,6 +130,10 @@ class Logger:
         self._close_lock = threading.Lock()
         self._closed = False
         self._writer.add(ch)
+        # A logger dropped without close() must not keep its channel, sinks and descriptors
+        # in the writer for ever: when it is collected, its channel is drained and closed.
+        # (Not at exit: other atexit handlers may still log; the at-exit barrier drains.)
+        weakref.finalize(self, self._writer.request, "close", ch, True, None).atexit = False
 
     # Set on loggers made by loglane.get_logger: they share the registry's channel, so closing
     # or changing sinks goes through the registry (see loglane.registry).

@@ -90,6 +90,14 @@ class _Registry:
 FILES = _Registry()
 
 
+def _after_fork_in_child() -> None:
+    # Another thread may have held the lock at fork(); in the child nobody will release it.
+    FILES._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class FileSink(Sink):
     """Append records to daily files named from each record's own timestamp."""
 

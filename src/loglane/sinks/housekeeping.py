@@ -133,3 +133,12 @@ class Housekeeper:
                 housekeep(*job)
             except Exception as exc:
                 print(f"loglane: housekeeping failed: {exc!r}", file=sys.stderr)
+
+
+def _after_fork_in_child() -> None:
+    # The parent's housekeeper thread does not exist in the child; nor may its lock be free.
+    Housekeeper._lock = threading.Lock()
+    Housekeeper._instance = None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
