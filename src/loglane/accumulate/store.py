@@ -12,26 +12,22 @@ so the summary is exact whatever the arrival order or the consumer that took eac
 
 from __future__ import annotations
 
-import fcntl
-import os
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
-from typing import Any, Protocol
+from typing import Any
 
+from loglane.accumulate.backends import Db, Postgres, Sqlite, StoreError, one_line
 from loglane.accumulate.parsers import Parsed, Status
+
+__all__ = ["BUCKET", "DEFAULT_STORE", "FIRST", "LAST", "Contribution", "Store", "StoreError"]
 
 DEFAULT_STORE = "sqlite:///./loglane-results.db"
 FIRST, LAST = 1, 2  # acc_events.edge bits: first / last event of its message
 BUCKET = 60  # seconds per timeline bucket
 _RETRYABLE = ("DeadlockDetected", "SerializationFailure")
-
-
-class StoreError(Exception):
-    """The store cannot be opened or written; the message says why, on one line."""
 
 
 @dataclass
@@ -46,133 +42,6 @@ class Contribution:
     #: the name a test gets when a source's first event is a result: the source's own name,
     #: without the host that ``source`` may be qualified with
     label: str = ""
-
-
-class _Db(Protocol):
-    dialect: str
-
-    def begin(self) -> None: ...
-    def commit(self) -> None: ...
-    def rollback(self) -> None: ...
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
-    def upsert(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
-    def close(self) -> None: ...
-
-
-class _Sqlite:
-    dialect = "sqlite"
-
-    def __init__(self, path: str, create: bool = True) -> None:
-        if not create and path != ":memory:" and not os.path.exists(path):
-            raise StoreError(f"no store at {path}")
-        if path != ":memory:":
-            parent = os.path.dirname(os.path.abspath(path))
-            if not os.path.isdir(parent):
-                raise StoreError(f"store directory does not exist: {parent}")
-        try:
-            # autocommit mode: transactions are ours, BEGIN IMMEDIATE takes the write lock up
-            # front so two writers wait (busy timeout) instead of failing to upgrade a lock
-            self.conn = sqlite3.connect(path, timeout=60.0, isolation_level=None)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            # FULL: a commit is on disk before we ack the broker, even across a power cut
-            self.conn.execute("PRAGMA synchronous=FULL")
-            self.conn.execute("PRAGMA busy_timeout=60000")
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open SQLite store {path}: {exc}") from None
-        # Writers queue on a lock file first: SQLite's own busy handler sleeps in steps of up
-        # to 100 ms, which halved the throughput of two consumers; flock wakes at once.
-        self._lock = -1
-        if path != ":memory:":
-            try:
-                self._lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError as exc:
-                raise StoreError(f"cannot open {path}.lock: {exc.strerror}") from None
-
-    def begin(self) -> None:
-        if self._lock >= 0:
-            fcntl.flock(self._lock, fcntl.LOCK_EX)
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            self._unlock()
-            raise
-
-    def _unlock(self) -> None:
-        if self._lock >= 0:
-            fcntl.flock(self._lock, fcntl.LOCK_UN)
-
-    def commit(self) -> None:
-        try:
-            self.conn.execute("COMMIT")
-        finally:
-            self._unlock()
-
-    def rollback(self) -> None:
-        try:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-        finally:
-            self._unlock()
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self.conn.execute(sql, params).fetchall()
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self.conn.executemany(sql, rows)
-
-    upsert = executemany
-
-    def close(self) -> None:
-        self.conn.close()
-        if self._lock >= 0:
-            os.close(self._lock)
-            self._lock = -1
-
-
-class _Postgres:
-    dialect = "postgresql"
-
-    def __init__(self, url: str) -> None:
-        try:
-            import psycopg
-        except ImportError:
-            raise StoreError(
-                "a postgresql:// store needs psycopg: pip install 'psycopg[binary]'"
-            ) from None
-        try:
-            self.conn = psycopg.connect(url, autocommit=False, connect_timeout=10)
-        except psycopg.Error as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise StoreError(f"cannot connect to PostgreSQL store: {first}") from None
-
-    @staticmethod
-    def _sql(sql: str) -> str:
-        return sql.replace("?", "%s")
-
-    def begin(self) -> None:
-        pass  # psycopg opens a transaction on the first statement
-
-    def commit(self) -> None:
-        self.conn.commit()
-
-    def rollback(self) -> None:
-        self.conn.rollback()
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        cur = self.conn.execute(self._sql(sql), params)
-        return cur.fetchall() if cur.description else []
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        with self.conn.cursor() as cur:
-            cur.executemany(self._sql(sql), rows)
-
-    def upsert(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:  # rows -> one list per column, for unnest()
-            self.conn.execute(self._sql(sql), [list(col) for col in zip(*rows, strict=True)])
-
-    def close(self) -> None:
-        self.conn.close()
 
 
 _SCHEMA = """
@@ -255,20 +124,20 @@ class Store:
     def __init__(self, url: str = DEFAULT_STORE, *, create: bool = True) -> None:
         """``create=False`` is for readers: a missing SQLite file is an error, not a new store."""
         self.url = url
-        self.db: _Db
+        self.db: Db
         if url.startswith(("postgresql://", "postgres://")):
-            self.db = _Postgres(url)
+            self.db = Postgres(url)
         elif url.startswith("sqlite://"):
             path = url[len("sqlite://") :]
             if not path.startswith("/"):
                 raise StoreError(
                     f"bad SQLite URL {url!r}: use sqlite:///relative or sqlite:////abs"
                 )
-            self.db = _Sqlite(path[1:] or ":memory:", create)
+            self.db = Sqlite(path[1:] or ":memory:", create)
         elif "://" in url:
             raise StoreError(f"unknown store URL {url!r}: use sqlite:///PATH or postgresql://...")
         else:
-            self.db = _Sqlite(url, create)
+            self.db = Sqlite(url, create)
         self._sql = _upserts(self.db.dialect)
         if create:
             self._create()
@@ -292,7 +161,7 @@ class Store:
             self.db.commit()
         except Exception as exc:
             self.db.rollback()
-            raise StoreError(f"cannot create the store's tables: {_one_line(exc)}") from None
+            raise StoreError(f"cannot create the store's tables: {one_line(exc)}") from None
 
     def close(self) -> None:
         self.db.close()
@@ -325,7 +194,7 @@ class Store:
                 if attempt < 4 and type(exc).__name__ in _RETRYABLE:
                     time.sleep(0.05 * (attempt + 1))
                     continue
-                raise StoreError(f"cannot write to the store: {_one_line(exc)}") from None
+                raise StoreError(f"cannot write to the store: {one_line(exc)}") from None
         raise AssertionError("unreachable")
 
     def _insert_ids(self, items: Sequence[Contribution]) -> list[Contribution]:
@@ -429,14 +298,9 @@ class Store:
             return out
         except Exception as exc:
             self.db.rollback()
-            raise StoreError(f"cannot read the store: {_one_line(exc)}") from None
+            raise StoreError(f"cannot read the store: {one_line(exc)}") from None
 
 
 def _chunks(items: Sequence[Contribution], size: int) -> Iterator[Sequence[Contribution]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
