@@ -120,17 +120,26 @@ def run_end_to_end(path: Path, lines: int, batch: int, consumers: int, tmp: Path
     queue = fresh_queue()
     db = tmp / f"results-{uuid.uuid4().hex[:6]}.db"
     state = tmp / f"state-{uuid.uuid4().hex[:6]}"
+    errs = [open(tmp / f"consumer-{i}.err", "w+") for i in range(consumers)]  # noqa: SIM115
     procs = [
         loglane("accumulate", "--amqp", AMQP, "--queue", queue, "--store", f"sqlite:///{db}", "-q",
-                stderr=subprocess.DEVNULL)
-        for _ in range(consumers)
+                stderr=err)
+        for err in errs
     ]
     wait_until(lambda: db.exists(), 30)
     time.sleep(1.0)  # let every consumer connect and go idle before the clock starts
     t0 = time.monotonic()
     ship = loglane("ship", str(path), "--amqp", AMQP, "--queue", queue, "--state", str(state),
                    "--batch-lines", str(batch), "--exit-when-done")
-    t1 = wait_until(lambda: store_lines(db) >= lines, 600, 0.02)
+
+    def finished() -> bool:
+        for proc, err in zip(procs, errs, strict=True):
+            if proc.poll() is not None:
+                err.seek(0)
+                raise RuntimeError(f"loglane accumulate exited {proc.returncode}: {err.read()}")
+        return store_lines(db) >= lines
+
+    t1 = wait_until(finished, 600, 0.02)
     ship.wait()
     for p in procs:
         p.terminate()

@@ -27,6 +27,7 @@ from loglane.ship.spool import SpoolBusy
 from loglane.ship.tail import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_LINES
 
 DEFAULT_SPOOL_BYTES = 256 << 20
+MAX_MESSAGE_BYTES = 100 << 20  # RabbitMQ refuses more than max_message_size (128 MiB in 3.x)
 
 
 def default_state_dir() -> Path:
@@ -96,6 +97,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not os.path.isfile(path):
                 what = "not a regular file" if os.path.exists(path) else "no such file"
                 return _fail(f"{path}: {what}")
+            if not os.access(path, os.R_OK):
+                return _fail(f"{path}: permission denied")
+            size = os.path.getsize(path)
+            if args.whole and size > MAX_MESSAGE_BYTES:
+                # the broker would close the channel on it (max_message_size), forever
+                return _fail(f"{path}: {size} bytes is too big for one message; use --lines")
     opts = Options(
         files=list(args.files), url=args.amqp, queue=args.queue,
         state=args.state or default_state_dir(), host=socket.gethostname(),

@@ -27,6 +27,7 @@ from loglane.ship.tail import Follower
 
 _ROUND_BATCHES = 16
 _SAVE_EVERY = 0.25  # seconds between checkpoint saves while confirms flow
+_SHIPPED_KEPT = 100_000  # whole files remembered as confirmed, so re-runs skip them
 
 
 def say(message: str) -> None:
@@ -222,7 +223,10 @@ class WholeFileShipper(_Run):
         )
 
     def confirmed(self, batch: Batch) -> None:
-        self.checkpoints.shipped[batch.key] = batch.length
+        shipped = self.checkpoints.shipped
+        shipped[batch.key] = batch.length
+        while len(shipped) > _SHIPPED_KEPT:  # the oldest first: dicts keep insertion order
+            del shipped[next(iter(shipped))]
         self.checkpoints.dirty = True
         self._waiting.discard(batch.message_id)
         self.save_soon()

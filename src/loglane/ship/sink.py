@@ -177,7 +177,10 @@ class AmqpSink(Sink):
         self.dropped_lines += lost
         self._report_drops(force=True)
         if self._spool is not None:
+            empty = self._spool.bytes == 0
             self._spool.close()
+            if empty:  # nothing left for a later process: leave no directory behind
+                shutil.rmtree(self._spool.dir, ignore_errors=True)
         self._thread = None
 
     def after_fork_in_child(self) -> None:

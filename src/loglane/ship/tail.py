@@ -189,6 +189,7 @@ class Follower:
         self.current: FileReader | None = None
         self.old: list[FileReader] = []  # rotated away, still draining or awaiting confirms
         self._said_missing = False
+        self._why = ""
         self._resume_rotated()
         self._open_current()
 
@@ -228,7 +229,8 @@ class Follower:
     def _reader(self, path: str, state: FileState | None) -> FileReader | None:
         try:
             fd = os.open(path, os.O_RDONLY)
-        except OSError:
+        except OSError as exc:
+            self._why = exc.strerror or type(exc).__name__
             return None
         st = os.fstat(fd)
         known = state or self.checkpoints.get(st.st_dev, st.st_ino)
@@ -248,7 +250,8 @@ class Follower:
         reader = self._reader(self.path, None)
         if reader is None:
             if not self._said_missing:
-                self.report(f"loglane ship: {self.path}: no such file yet; waiting for it")
+                why = "no such file yet" if self._why == os.strerror(2) else self._why
+                self.report(f"loglane ship: {self.path}: {why}; waiting for it")
                 self._said_missing = True
             return
         self._said_missing = False
