@@ -49,6 +49,7 @@ class Sqlite:
             self.conn.execute("PRAGMA busy_timeout=60000")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite store {path}: {exc}") from None
+        self.path = path
         # Writers queue on a lock file first: SQLite's own busy handler sleeps in steps of up
         # to 100 ms, which halved the throughput of two consumers; flock wakes at once.
         self._lock = -1

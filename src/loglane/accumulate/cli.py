@@ -78,7 +78,10 @@ def accumulate_files(paths: Sequence[str], store: Store) -> tuple[int, int, int]
     """Add whole files to ``store``: (files, new files, lines). Raises OSError, StoreError."""
     files = new = lines = 0
     batch: list[Contribution] = []
+    skip = store.own_files()  # a store kept in the directory being read is not a test log
     for path in _walk(paths):
+        if skip and os.path.realpath(path) in skip:
+            continue
         with open(path, "rb") as fh:
             data = fh.read()
             mtime = os.fstat(fh.fileno()).st_mtime

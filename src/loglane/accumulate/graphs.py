@@ -52,7 +52,7 @@ def render(summary: Summary) -> bytes:
     fig, (ax1, ax2) = plt.subplots(
         2, 1, figsize=(10, height + 3.2), gridspec_kw={"height_ratios": [height, 3.2]}
     )
-    names = [t.name if len(t.name) <= 45 else "…" + t.name[-44:] for t in tests]
+    names = [_short(t.name) for t in tests]
     y = list(range(len(tests)))[::-1]  # failing tests at the top
     ax1.barh(y, [t.passes for t in tests], color=_PASS, label="passed")
     ax1.barh(
@@ -77,32 +77,39 @@ def render(summary: Summary) -> bytes:
 
         when = [datetime.fromtimestamp(b + step / 2) for b, _, _ in bins]
         width = step / 86400 * 0.85  # matplotlib dates are in days
-        fails = [f for _, _, f in bins]
-        ax2.bar(when, fails, width=width, color=_FAIL, label="failed")
-        ax2.bar(
-            when,
-            [p for _, p, _ in bins],
-            width=width,
-            bottom=fails,
-            color=_PASS,
-            alpha=0.35,
-            label="passed",
-        )
+        # failures on their own scale (next to passes they vanish), the failure rate beside
+        ax2.bar(when, [f for _, _, f in bins], width=width, color=_FAIL, label="failures")
+        ax2.set_ylabel("failures")
+        ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
+        rate = ax2.twinx()
+        rates = [100.0 * f / (p + f) if p + f else float("nan") for _, p, f in bins]
+        top = max((x for x in rates if x == x), default=0.0)  # x == x: not NaN
+        rate.plot(when, rates, color="#555555", marker=".", lw=1, label="failure rate")
+        rate.set_ylabel("failure rate %")
+        rate.set_ylim(0, max(5.0, min(100.0, top * 1.2)))
         fmt = mdates.DateFormatter("%m-%d %H:%M")  # type: ignore[no-untyped-call]
         ax2.xaxis.set_major_formatter(fmt)
-        ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax2.tick_params(axis="x", labelrotation=30, labelsize=8)
-        ax2.legend(loc="upper left", fontsize=8)
+        handles = ax2.get_legend_handles_labels()
+        more = rate.get_legend_handles_labels()
+        ax2.legend(handles[0] + more[0], handles[1] + more[1], loc="upper left", fontsize=8)
     else:
         ax2.text(0.5, 0.5, "no runs yet", ha="center", va="center", transform=ax2.transAxes)
     ax2.set_title(f"Failures over time (per {_step_name(step)})", fontsize=10)
-    ax2.set_ylabel("runs")
     ax2.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
     return buf.getvalue()
+
+
+def _short(name: str, width: int = 48) -> str:
+    """Cut the middle of a long name: its start (file) and end (test) tell tests apart."""
+    if len(name) <= width:
+        return name
+    head = width // 3
+    return name[:head] + "…" + name[-(width - head - 1) :]
 
 
 def _step_name(step: int) -> str:

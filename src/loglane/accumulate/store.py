@@ -12,6 +12,7 @@ so the summary is exact whatever the arrival order or the consumer that took eac
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -165,6 +166,14 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    def own_files(self) -> set[str]:
+        """The real paths of the store's own files, which a directory walk must skip."""
+        path = getattr(self.db, "path", ":memory:")
+        if path == ":memory:":
+            return set()
+        base = os.path.realpath(path)
+        return {base + suffix for suffix in ("", "-wal", "-shm", "-journal", ".lock")}
 
     def __enter__(self) -> Store:
         return self
