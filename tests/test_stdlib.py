@@ -287,3 +287,38 @@ def test_lean_capture_keeps_what_loglane_shows(monkeypatch: pytest.MonkeyPatch,
     assert lines[0] == "INFO fakelib: processing 1 items: [1]" and len(lines) == 6
     assert lines[3] == "WARNING fakelib: slow request request_id=r-7 ms=1234"
     assert logging._srcfile is None and not logging.logThreads
+
+
+def test_stdlib_logging_from_inside_a_sink_neither_loops_nor_deadlocks_a_configure() -> None:
+    lines: list[str] = []
+    n = iter(range(1_000_000))
+
+    def chatty(line: str) -> None:
+        # A sink whose own library logs through stdlib, under ever new names, on the writer.
+        k = next(n)
+        logging.getLogger(f"vendor.http.{k}").debug("sending %d", k)  # would feed back
+        if "loop" not in line:
+            logging.getLogger(f"vendor.http.{k}").warning("retrying (loop)")
+        lines.append(line)
+
+    loglane.configure(format=FMT, level="DEBUG", sinks=[loglane.CallableSink(chatty)])
+    loglane.capture_stdlib()
+    log = loglane.get_logger("app")
+    done = threading.Event()
+
+    def reconfigure() -> None:
+        for _ in range(20):
+            loglane.configure(format=FMT, level="DEBUG", sinks=[loglane.CallableSink(chatty)])
+        done.set()
+
+    worker = threading.Thread(target=reconfigure, daemon=True)
+    worker.start()
+    for i in range(200):
+        log.info("n %d", i)
+    assert done.wait(30), "configure() deadlocked with a sink logging on the writer thread"
+    log.flush()
+    log.flush()  # the warnings the last batch logged
+    assert not any("sending" in ln for ln in lines)
+    assert sum(ln.startswith("INFO app: n ") for ln in lines) == 200
+    warnings = [ln for ln in lines if ln.startswith("WARNING vendor.http.")]
+    assert len(warnings) == 200  # one per app line: kept, and no more than that

@@ -219,7 +219,11 @@ class _SwapDone(threading.Event):
 
 class Registry:
     def __init__(self) -> None:
+        # Two locks: _lock serialises (re)configuration, which waits for the writer thread;
+        # _make_lock only guards making a logger, so a sink that logs from the writer thread
+        # (through stdlib, say) never waits for a configure() that is waiting for that writer.
         self._lock = threading.RLock()
+        self._make_lock = threading.Lock()
         self._loggers: dict[str, Logger] = {}
         self._plan: Plan | None = None
         self._channel: Channel | None = None
@@ -233,14 +237,22 @@ class Registry:
         found = self._loggers.get(name)
         if found is not None:
             return found
-        with self._lock:
+        ch = self._channel
+        if ch is None:
+            with self._lock:
+                ch = self._ensure()
+        with self._make_lock:
             found = self._loggers.get(name)
             if found is None:
-                ch = self._ensure()
                 assert self._plan is not None
                 found = Logger._shared(name, ch, self._plan.threshold(name), self)
                 self._loggers[name] = found
             return found
+
+    def _after_fork_in_child(self) -> None:
+        # A thread of the parent may have held a lock at fork(); it does not exist here.
+        self._lock = threading.RLock()
+        self._make_lock = threading.Lock()
 
     @property
     def plan(self) -> Plan:
@@ -259,10 +271,12 @@ class Registry:
     def _ensure(self) -> Channel:
         if self._channel is None:
             plan = self._plan if self._plan is not None else default_plan()
+            self._plan = plan  # before the channel: get() on another thread reads it then
             self._format = _SwitchFormatter(plan.formatter)
-            self._channel = Channel("loglane", [], self._format, queue_size=plan.queue_size,
-                                    overflow=plan.overflow, block_timeout=plan.block_timeout)
-            get_writer().add(self._channel)
+            ch = Channel("loglane", [], self._format, queue_size=plan.queue_size,
+                         overflow=plan.overflow, block_timeout=plan.block_timeout)
+            get_writer().add(ch)
+            self._channel = ch
             self._swap(plan)
         return self._channel
 
@@ -302,15 +316,17 @@ class Registry:
         ch.queue_size = plan.queue_size
         ch.block = plan.overflow == "block"
         ch.block_timeout = plan.block_timeout
-        self._plan = plan
         self._lives = lives
-        self._set_limits(plan.queue_size)
-        for name, lg in self._loggers.items():
-            lg._level = plan.threshold(name)
+        with self._make_lock:  # a logger made from here on sees the new plan
+            self._plan = plan
+            for name, lg in self._loggers.items():
+                lg._max = plan.queue_size
+                lg._level = plan.threshold(name)
 
     def _set_limits(self, size: int) -> None:
-        for lg in self._loggers.values():
-            lg._max = size
+        with self._make_lock:
+            for lg in self._loggers.values():
+                lg._max = size
 
     # -- Logger's hooks ---------------------------------------------------------------------
 
@@ -365,6 +381,7 @@ def _replace(plan: Plan, **kw: Any) -> Plan:
 
 
 REGISTRY = Registry()
+os.register_at_fork(after_in_child=REGISTRY._after_fork_in_child)
 
 
 def get_logger(name: str | None = None) -> Logger:

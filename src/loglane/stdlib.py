@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,12 +25,15 @@ from loglane.logger import _IMMUTABLE, Logger, capture_fields
 from loglane.record import level_name
 from loglane.registry import REGISTRY, ROOT, get_logger
 from loglane.sinks.base import Sink, SinkBacklogged
+from loglane.writer import get_writer
 
 # What every LogRecord has; anything else on a record came from ``extra=`` (or a filter).
 _PLAIN = logging.LogRecord("", 0, "", 0, "", (), None)
 _STANDARD = frozenset(_PLAIN.__dict__) | {"message", "asctime", "taskName"}
 _PLAIN_SIZE = len(_PLAIN.__dict__)
 _loggers = REGISTRY._loggers  # read without the registry's lock: dict.get is atomic
+_writer = get_writer()
+_WARNING = logging.WARNING
 
 
 class StdlibHandler(logging.Handler):
@@ -57,6 +61,10 @@ class StdlibHandler(logging.Handler):
             lg = self._fixed or _loggers.get(name) or get_logger(name)
             level = record.levelno
             if lg._level > level:
+                return
+            if level < _WARNING and threading.get_ident() == _writer.ident:
+                # Logged by a sink's own code (an HTTP library's debug lines): it would feed
+                # back into the sink that caused it, for ever.
                 return
             msg: Any = record.msg
             args: Any = record.args
