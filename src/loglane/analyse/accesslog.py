@@ -28,18 +28,18 @@ __all__ = [
 # X-Forwarded-For list, a quoted proxy chain) is skipped lazily, so the common case costs
 # nothing and the nginx oddities in the beats fixtures still parse.
 _PREFIX = rb"(?:[^\n]*? )??"
-_CLF_HEAD = rb"(?P<host>[^ \n]+) [^ \n]+ [^ \n]+ \[(?P<time>[^\]\n]+)\] "
+_CLF_HEAD = rb"(?P<host>[^ \n]++) [^ \n]++ [^ \n]++ \[(?P<time>[^\]\n]++)\] "
 # A request is `METHOD target [protocol]`, with any number of spaces (NASA has several), or
 # "-" / "" when the client never sent one (408 / 400).
-_REQUEST = rb'"(?:[A-Za-z]+ +(?P<path>[^ ?"\n]*)[^"\n]*|-|)"'
-_TAIL = rb" (?P<status>\d{3}) (?P<bytes>\d+|-)"
+_REQUEST = rb'"(?:[A-Za-z]++ ++(?P<path>[^ ?"\n]*+)[^"\n]*+|-|)"'
+_TAIL = rb" (?P<status>\d{3}) (?P<bytes>\d++|-)"
 
 _CLF = _PREFIX + _CLF_HEAD + _REQUEST + _TAIL
-_VHOST = rb"[^ \n]+ " + _CLF_HEAD + _REQUEST + _TAIL
+_VHOST = rb"[^ \n]++ " + _CLF_HEAD + _REQUEST + _TAIL
 _CSV = (
-    rb'"(?P<host>[^"\n]*)","[^"\n]*","[^"\n]*",(?P<time>\d+),'
+    rb'"(?P<host>[^"\n]*+)","[^"\n]*+","[^"\n]*+",(?P<time>\d++),'
     + _REQUEST
-    + rb",(?P<status>\d{3}),(?P<bytes>\d+|-)"
+    + rb",(?P<status>\d{3}),(?P<bytes>\d++|-)"
 )
 _CSV_HEADER = b'"remotehost","rfc931","authuser","date","request","status","bytes"'
 
@@ -83,9 +83,11 @@ class LogFormat:
 
 
 def _builtin(name: str, pattern: bytes, header: bytes | None = None) -> LogFormat:
-    line = re.compile(pattern)
-    # Same pattern plus the rest of the line: findall then yields one tuple per line, in C.
-    bulk = re.compile(pattern + rb"[^\n]*\n")
+    # Anchored at line starts and possessive throughout: a line that does not match fails
+    # in time linear in its length (a 5 MB garbage line must not cost minutes), and the
+    # rest of the line is consumed so findall yields exactly one tuple per matching line.
+    line = re.compile(rb"(?m)^" + pattern)
+    bulk = re.compile(rb"(?m)^" + pattern + rb"[^\n]*+\n")
     assert tuple(line.groupindex) == FIELDS, name
     return LogFormat(name, line, bulk, header)
 
