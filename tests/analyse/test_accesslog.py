@@ -76,7 +76,7 @@ GOACCESS = {
     "apachelogs_vhost_combined.log": ("VCOMBINED", 7, 6, 1, 3517, 1, {301: 6}),
     # goaccess datadog_sample_csv.txt --log-format='"%h","%^","%^",%x,"%r",%s,%b' \
     #   --datetime-format=%s --no-global-config -o out.json
-    "datadog_sample_csv.txt": ("custom", 4831, 4830, 1, 5939093, 5, {200: 3868, 404: 458, 500: 504}),
+    "datadog_sample_csv.txt": ("custom", 4831, 4830, 1, 5939093, 5, {200: 3868, 404: 458, 500: 504}),  # noqa: E501
 }  # fmt: skip
 
 OUR_FORMAT = {
@@ -146,10 +146,10 @@ def test_messy_real_lines() -> None:
     clf = FORMATS["combined"]
     cases = {
         # no protocol, hostname instead of an IP
-        b'pipe1.nyc.pipeline.com - - [01/Aug/1995:00:12:37 -0400] "GET /history/apollo/a.gif" 200 12859':
+        b'pipe1.nyc.pipeline.com - - [01/Aug/1995:00:12:37 -0400] "GET /history/apollo/a.gif" 200 12859':  # noqa: E501
             ("pipe1.nyc.pipeline.com", 807250357, "/history/apollo/a.gif", "/history", 200, 12859),
         # several spaces before the protocol
-        b'ccn.cs.dal.ca - - [01/Aug/1995:06:32:06 -0400] "GET /shuttle/m.txt   HTTP/1.0" 200 859736':
+        b'ccn.cs.dal.ca - - [01/Aug/1995:06:32:06 -0400] "GET /shuttle/m.txt   HTTP/1.0" 200 859736':  # noqa: E501
             ("ccn.cs.dal.ca", 807273126, "/shuttle/m.txt", "/shuttle", 200, 859736),
         # the client never sent a request; bytes "-"; CRLF
         b'h194.telia.com - - [09/Mar/2004:13:49:05 -0800] "-" 408 -\r\n':
@@ -157,7 +157,7 @@ def test_messy_real_lines() -> None:
         b'10.0.0.1 - - [07/Mar/2004:16:05:49 -0800] "OPTIONS * HTTP/1.0" 200 -':
             ("10.0.0.1", 1078704349, "*", "*", 200, 0),
         # IPv6 and an X-Forwarded-For list before $remote_addr; empty request
-        b'2a03:0:10ff::8000, 10.225.192.17 10.2.2.121 - - [30/Dec/2016:06:47:09 +0000] "GET /t.html HTTP/1.1" 404 8571 "-" "x"':
+        b'2a03:0:10ff::8000, 10.225.192.17 10.2.2.121 - - [30/Dec/2016:06:47:09 +0000] "GET /t.html HTTP/1.1" 404 8571 "-" "x"':  # noqa: E501
             ("10.2.2.121", 1483080429, "/t.html", "/t.html", 404, 8571),
         b'::1 - - [12/Apr/2018:09:48:40 +0200] "" 400 0 "-" "-"':
             ("::1", 1523519320, "", "-", 400, 0),
