@@ -207,3 +207,25 @@ def test_a_reconfigured_queue_size_and_policy_reach_existing_loggers() -> None:
         log.info("%d", i)
     log.flush()
     assert len(lines) == 200 and log.stats()["dropped"] == 0
+
+
+def test_a_forked_child_logs_through_get_logger(tmp_path: Path) -> None:
+    import os
+
+    loglane.configure(format=FMT, sinks=[{"kind": "file", "path": str(tmp_path / "app.log")}])
+    log = loglane.get_logger("parent")
+    log.info("before fork")
+    pid = os.fork()
+    if pid == 0:  # the child: its own writer, the registry's locks made anew
+        try:
+            loglane.get_logger("child.new").info("from the child")
+            loglane.get_logger().flush()
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert status == 0
+    log.info("after fork")
+    log.flush()
+    lines = sorted(next(tmp_path.glob("app-*.log")).read_text().splitlines())
+    assert lines == ["INFO child.new: from the child", "INFO parent: after fork",
+                     "INFO parent: before fork"]
