@@ -3,10 +3,12 @@ Logger/ProxyFile + its own server), in one run.
 
 For each contender and scenario, in fresh interpreters, R times (medians shown):
 
-* end-to-end lines/s: from the first log call until every client's close() has returned
-  (both wait for the daemon's BYE, i.e. every line is in the file); the file is then
-  checked: lines counted, and lines that are not exactly one log line counted as "torn";
-* the caller's cost per call (median, p99), timed around each call, minus the timer's own cost.
+* end-to-end lines/s (a run without timers in the caller's loop): from the first log call
+  until every client's close() has returned (both wait for the daemon's BYE, i.e. every
+  line is in the file); the file is then checked: lines counted, and lines that are not
+  exactly one log line counted as "torn";
+* the caller's cost per call (median, p99; a second run), timed around each call, minus the
+  timer's own cost.
 
 Scenarios: 1 client; 4 processes on one file; 4 processes on four files; 1 client paced at
 one call per 0.5 ms (the caller's cost when the client's thread is not kept busy: wake-ups
@@ -53,7 +55,9 @@ LINE = re.compile(rb"^.*request w\d+ \d+ took \d+ ms$")
 # ---- the worker: one client process -------------------------------------------------------
 
 
-def worker(kind: str, sock: str, path: str, n: int, tag: str, pace: float = 0.0) -> None:
+def worker(
+    kind: str, sock: str, path: str, n: int, tag: str, pace: float = 0.0, timed: bool = True
+) -> None:
     timer = time.perf_counter_ns
     if kind == "loglane":
         from loglane.logger import Logger
@@ -101,7 +105,15 @@ def worker(kind: str, sock: str, path: str, n: int, tag: str, pace: float = 0.0)
     print("ready", flush=True)
     sys.stdin.readline()  # the parent says go to all workers at once
     start = time.time()
-    if call is not None:
+    if not timed:  # the throughput run: no timer in the caller's loop
+        if call is not None:
+            for i in range(n):
+                call(MSG, who + str(i), i)
+        else:
+            btag = tag.encode()
+            for i in range(n):
+                write(b"request %s %d took %d ms\n" % (btag, i, i))
+    elif call is not None:
         for i in range(n):
             t0 = timer()
             call(MSG, who + str(i), i)
@@ -183,7 +195,7 @@ def start_daemon(kind: str, sock: str) -> subprocess.Popen[bytes]:
     return proc
 
 
-def run_once(kind: str, scenario: str, n: int, workdir: str) -> dict[str, Any]:
+def run_once(kind: str, scenario: str, n: int, workdir: str, timed: bool) -> dict[str, Any]:
     sock = os.path.join(workdir, "s")
     daemon = start_daemon(kind, sock)
     try:
@@ -207,6 +219,7 @@ def run_once(kind: str, scenario: str, n: int, workdir: str) -> dict[str, Any]:
                     str(n),
                     f"w{k}",
                     str(pace),
+                    "1" if timed else "0",
                 ],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -268,8 +281,8 @@ def cost(row: dict[str, Any], key: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args_in = sys.argv[1:] if argv is None else argv
     if args_in and args_in[0] == "--worker":
-        _, kind, sock, path, n, tag, pace = args_in
-        worker(kind, sock, path, int(n), tag, float(pace))
+        _, kind, sock, path, n, tag, pace, timed = args_in
+        worker(kind, sock, path, int(n), tag, float(pace), timed == "1")
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lines", type=int, default=100_000, help="log calls per client")
@@ -288,21 +301,29 @@ def main(argv: list[str] | None = None) -> int:
     ]
     plan += [(CAPACITY[0], kind, args.lines * 10) for kind in raws]
     for scenario, kind, lines in plan:
-        runs = []
+        # Two runs each time: throughput without timers in the caller's loop, then the
+        # caller's cost with a timer around each call (the paced scenario only measures cost,
+        # the raw clients only throughput).
+        rates: list[dict[str, Any]] = []
+        costs: list[dict[str, Any]] = []
         for _ in range(args.runs):
-            workdir = tempfile.mkdtemp(prefix="llb", dir="/tmp")
-            try:
-                runs.append(run_once(kind, scenario, lines, workdir))
-            finally:
-                shutil.rmtree(workdir, ignore_errors=True)
+            for timed, into in ((False, rates), (True, costs)):
+                if (timed and kind.endswith("-raw")) or (not timed and scenario == PACED):
+                    continue
+                workdir = tempfile.mkdtemp(prefix="llb", dir="/tmp")
+                try:
+                    into.append(run_once(kind, scenario, lines, workdir, timed))
+                finally:
+                    shutil.rmtree(workdir, ignore_errors=True)
+        every = rates + costs
         row = {
             "scenario": scenario,
             "contender": kind,
-            "lines_per_s": statistics.median(r["lines_per_s"] for r in runs),
-            "median_ns": statistics.median(r["median_ns"] for r in runs),
-            "p99_ns": statistics.median(r["p99_ns"] for r in runs),
-            "missing": max(r["expected"] - r["lines"] for r in runs),
-            "torn": max(r["torn"] for r in runs),
+            "lines_per_s": statistics.median(r["lines_per_s"] for r in rates or costs),
+            "median_ns": statistics.median(r["median_ns"] for r in costs or rates),
+            "p99_ns": statistics.median(r["p99_ns"] for r in costs or rates),
+            "missing": max(r["expected"] - r["lines"] for r in every),
+            "torn": max(r["torn"] for r in every),
         }
         rows.append(row)
         print(
