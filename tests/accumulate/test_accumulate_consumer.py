@@ -81,6 +81,15 @@ def queue_depth(url: str, queue: str) -> int:
     return n
 
 
+def consumers(url: str, queue: str) -> int:
+    import pika
+
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    n = int(conn.channel().queue_declare(queue, passive=True).method.consumer_count)
+    conn.close()
+    return n
+
+
 def workload(seed: int, files: int, tests: int, max_lines: int) -> tuple[list[str], list[Msg]]:
     rng = random.Random(seed)
     texts = [make_log(rng, tests) for _ in range(files)]
@@ -135,10 +144,11 @@ def test_two_consumers_give_the_exact_truth(
     publish(rabbitmq_url, queue, [])  # declare, so both consumers find it
     procs = [
         start_consumer(
-            rabbitmq_url, queue, store, "--exit-when-idle", "2", "--prefetch", "50", "--batch", "20"
+            rabbitmq_url, queue, store, "--exit-when-idle", "3", "--prefetch", "50", "--batch", "20"
         )
         for _ in range(2)
     ]
+    wait_for(lambda: consumers(rabbitmq_url, queue) == 2, 30, "both consumers to attach")
     for i in range(0, len(msgs), 200):
         publish(rabbitmq_url, queue, msgs[i : i + 200])
     results = [finish(p) for p in procs]
@@ -170,13 +180,16 @@ def test_sigkill_mid_stream_then_restart_is_exact(
     assert summary.messages == len(msgs)
 
 
-def test_sigterm_commits_acks_and_exits_0(rabbitmq_url: str, queue: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_commits_acks_and_exits_0(
+    rabbitmq_url: str, queue: str, tmp_path: Path, signum: int
+) -> None:
     store = str(tmp_path / "r.db")
     _, msgs = workload(3, files=6, tests=80, max_lines=2)
     publish(rabbitmq_url, queue, msgs)
     proc = start_consumer(rabbitmq_url, queue, store, "--prefetch", "40", "--batch", "10")
     wait_for(lambda: committed(store) >= 50, 30, "a commit")
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     rc, err = finish(proc)
     assert rc == 0, err
     # everything committed was acked, everything else went back to the queue

@@ -139,7 +139,7 @@ class Consumer:
             try:
                 if self._consume(conn):
                     return
-            except (pe.AMQPConnectionError, pe.AMQPChannelError, pe.StreamLostError) as exc:
+            except pe.AMQPError as exc:  # connection or channel lost, a dead letter nacked...
                 if isinstance(exc, pe.ChannelClosedByBroker) and exc.reply_code in (403, 404, 406):
                     raise AmqpSetupError(f"RabbitMQ refused the queue: {_reason(exc)}") from None
                 why = _reason(exc)
