@@ -71,6 +71,7 @@ def test_bind_adds_fields_nests_and_the_call_wins() -> None:
     ]
     assert lines[-1].endswith("ZeroDivisionError: division by zero")
     assert user.fields == {"request_id": "r1", "user": 7} and user.name == "app"
+    assert user.stats()["written"] == len(lines) and user.sinks == log.sinks
 
 
 def test_contextualize_nests_inner_wins_and_ends_with_the_block() -> None:

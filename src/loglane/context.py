@@ -127,5 +127,9 @@ class BoundLogger:
     def flush(self, timeout: float | None = None) -> bool:
         return self._logger.flush(timeout)
 
+    def __getattr__(self, attr: str) -> Any:
+        # close, stats, sinks, add_sink...: those of the logger it wraps
+        return getattr(self._logger, attr)
+
     def __repr__(self) -> str:
         return f"<loglane.BoundLogger {self.name!r} fields={self._fields!r}>"

@@ -23,7 +23,7 @@ from loglane.context import fields as _ctx_fields
 from loglane.format import render_message, safe_str
 from loglane.logger import _IMMUTABLE, Logger, capture_fields
 from loglane.record import level_name
-from loglane.registry import REGISTRY, ROOT, get_logger
+from loglane.registry import REGISTRY, get_logger
 from loglane.sinks.base import Sink, SinkBacklogged
 from loglane.writer import get_writer
 
@@ -237,8 +237,7 @@ def to_log_record(r: Sequence[Any]) -> logging.LogRecord:
             msg % (args[0] if len(args) == 1 and isinstance(args[0], Mapping) else args)
         except Exception:
             msg, args = render_message(msg, args), ()
-    rec = logging.LogRecord("root" if name == ROOT else name, level, "", 0, msg, args or None,
-                            exc, None, None)
+    rec = logging.LogRecord(name, level, "", 0, msg, args or None, exc, None, None)
     rec.created = ts / 1e9
     rec.msecs = (ts // 1_000_000) % 1000
     if fields:
