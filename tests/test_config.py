@@ -167,12 +167,23 @@ def bad_cases(tmp: Path) -> list[tuple[Any, str]]:
         ({"loggers": {"a..b": "INFO"}}, "loggers.\"a..b\": not a logger name prefix"),
         ({"loggers": {"a": 3.5}}, "loggers.a: expected a level or a table"),
         ({"level": "INFO", "loggers": {"root": "DEBUG"}}, "level: the root level is given twice"),
+        ({"sinks": [{"kind": "factory", "factory": "fractions:Fraction",
+                     "args": {"numerator": 1, "denominator": 0}}]},
+         "sinks[0]: ZeroDivisionError: Fraction(1, 0)"),
+        ({"sinks": [{"kind": "callable", "target": "broken_mod_for_tests:f"}]},
+         "sinks[0].target: cannot import 'broken_mod_for_tests': SyntaxError"),
+        ({"sinks": [{"kind": "factory", "factory": "json:dumps", "args": [1]}]},
+         "sinks[0].args: expected a table, got [1]"),
+        ({"sinks": [{"kind": "console", "name": 5}]}, "sinks[0].name: expected a string, got 5"),
         ({"capture_stdlib": "LOUD"}, "capture_stdlib: unknown log level 'LOUD'"),
         ({"excepthook": 1}, "excepthook: expected true or false, got 1"),
     ]
 
 
-def test_every_kind_of_mistake_names_its_key_and_changes_nothing(tmp_path: Path) -> None:
+def test_every_kind_of_mistake_names_its_key_and_changes_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "broken_mod_for_tests.py").write_text("def f(:\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
     lines: list[str] = []
     loglane.configure(format=FMT, sinks=[loglane.CallableSink(lines.append)])
     log = loglane.get_logger("still")

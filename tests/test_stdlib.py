@@ -139,7 +139,7 @@ def test_capture_replaces_the_roots_handlers_and_context_fields_reach_stdlib_rec
     with loglane.contextualize(request_id="abc"):
         logging.getLogger("web").info("inside", extra={"user": 1})
     logging.getLogger("web").info("outside")
-    loglane.get_logger().flush()
+    handler.flush()  # what logging.shutdown() calls: returns once loglane has written it
     assert lines == ["INFO web: inside request_id=abc user=1", "INFO web: outside"]
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import tomllib
 from collections.abc import Mapping
 from typing import Any
 
@@ -74,6 +73,8 @@ def configure(source: Mapping[str, Any] | str | os.PathLike[str] | None = None,
 
 
 def load_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    import tomllib  # here: its import costs more than the rest of configure()
+
     where = os.fspath(path)
     try:
         with open(where, "rb") as f:
@@ -185,8 +186,10 @@ def _sink(spec: Mapping[str, Any], where: str, utc: bool) -> Sink:
         sink = _make(kind, spec, where, level, sink_utc)
     except ConfigError:
         raise
-    except (ValueError, TypeError, OSError) as exc:
+    except (ValueError, TypeError, OSError) as exc:  # the sink's own, clear, messages
         raise ConfigError(f"{where}: {exc}") from None
+    except Exception as exc:  # a user's factory or handler class failing in its own way
+        raise ConfigError(f"{where}: {type(exc).__name__}: {exc}") from None
     if not isinstance(sink, Sink):
         raise ConfigError(f"{where}: the factory returned {sink!r}, not a loglane Sink")
     if "level" in spec or kind != "factory":  # a factory's own level stands unless given
@@ -234,7 +237,7 @@ def _make(kind: str, spec: Mapping[str, Any], where: str, level: int, utc: bool)
         return StdlibSink(obj, level)
     if kind == "factory":
         fn = resolve(_required(spec, "factory", str, where), f"{where}.factory")
-        return fn(**(_opt(spec, "args", dict, where + ".") or {}))
+        return fn(**(_opt(spec, "args", dict, where + ".") or {}))  # errors: see _sink
     module, cls_name = _LAZY[kind]
     try:
         cls = getattr(importlib.import_module(module), cls_name)
@@ -302,6 +305,9 @@ def resolve(target: str, where: str) -> Any:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
         raise ConfigError(f"{where}: cannot import {module_name!r}: {exc}") from None
+    except Exception as exc:  # the module itself is broken (SyntaxError, an error at import)
+        raise ConfigError(f"{where}: cannot import {module_name!r}: "
+                          f"{type(exc).__name__}: {exc}") from None
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)

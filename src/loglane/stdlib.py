@@ -104,6 +104,12 @@ class StdlibHandler(logging.Handler):
         except Exception:
             self.handleError(record)
 
+    def flush(self) -> None:
+        """Return once everything handed to loglane so far is written (``logging.shutdown``
+        calls this at exit; loglane's own exit drain has usually done it already)."""
+        if not _writer.on_writer_thread():
+            _writer.barrier(10.0)
+
     def __repr__(self) -> str:
         return f"<loglane.StdlibHandler ({logging.getLevelName(self.level)})>"
 
