@@ -11,8 +11,10 @@ Measures, in one run so the numbers compare:
   plain pika consume loop that only acks, with the same prefetch and ack batching.
 
 The queue is filled before the clock starts (publishing is measured by the ship bench). The
-time of a consumer run is from spawning the processes to the last commit (the store records
-commit times), so process start-up (~0.3 s) is included: honest, and small at 1M lines.
+clock starts when all consumers of a run are attached to the queue (so Python start-up and
+imports are not counted, for either side) and stops at the last ack (baseline) or the last
+commit (loglane; the store records commit times). CPU is every consumer process's user+sys
+time, start-up included.
 """
 
 from __future__ import annotations
@@ -135,6 +137,23 @@ def fill(queue: str, lines: int) -> int:
     return n
 
 
+def attached(queue: str, n: int) -> float:
+    """When ``n`` consumers are attached to ``queue``: the clock starts there, so process
+    start-up (imports, connecting) is not counted as consuming time for either side."""
+    import pika
+
+    conn = pika.BlockingConnection(pika.URLParameters(AMQP))
+    ch = conn.channel()
+    deadline = time.monotonic() + 60
+    while ch.queue_declare(queue, passive=True).method.consumer_count < n:
+        if time.monotonic() > deadline:
+            raise SystemExit("consumers did not attach")
+        time.sleep(0.002)
+    now = time.time()
+    conn.close()
+    return now
+
+
 def drop(queue: str) -> None:
     import pika
 
@@ -176,10 +195,10 @@ def bench_plain(consumers: int, lines: int, repeat: int) -> None:
         fill(queue, lines)
         result: mp.Queue = mp.Queue()  # type: ignore[type-arg]
         c = children_cpu()
-        start = time.time()
         procs = [mp.Process(target=_plain, args=(queue, result)) for _ in range(consumers)]
         for p in procs:
             p.start()
+        start = attached(queue, consumers)
         outs = [result.get(timeout=300) for _ in procs]
         for p in procs:
             p.join()
@@ -200,7 +219,6 @@ def bench_accumulate(consumers: int, lines: int, repeat: int, store_kind: str) -
             url, cleanup = _store_url(store_kind, tmp)
             Store(url).close()  # create the tables before the clock starts
             c = children_cpu()
-            start = time.time()
             cmd = [
                 sys.executable,
                 "-m",
@@ -217,6 +235,7 @@ def bench_accumulate(consumers: int, lines: int, repeat: int, store_kind: str) -
                 "-q",
             ]
             procs = [subprocess.Popen(cmd) for _ in range(consumers)]
+            start = attached(queue, consumers)
             for p in procs:
                 if p.wait(600) != 0:
                     raise SystemExit("a consumer failed")
