@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import loglane
+import loglane.format
 from loglane.registry import REGISTRY
 
 FMT = "{level} {name}: {message}{fields}"
@@ -82,6 +83,16 @@ def test_a_toml_file_and_a_pyproject_table(tmp_path: Path) -> None:
     loglane.get_logger("lib").info("from pyproject")
     loglane.get_logger().flush()
     assert day_file(tmp_path, "py") == "from pyproject\n"
+
+
+def test_a_sink_in_utc_writes_its_lines_in_utc_too(tmp_path: Path) -> None:
+    loglane.configure(format="{iso} {message}", sinks={
+        "local": {"kind": "console"},
+        "utc": {"kind": "file", "path": str(tmp_path / "u.log"), "utc": True},
+    })
+    local, utc = REGISTRY.plan.sinks
+    assert local.formatter is None  # shares the configuration's formatter
+    assert isinstance(utc.formatter, loglane.format.TextFormatter) and utc.formatter.utc
 
 
 def test_a_callable_sink_by_import_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -28,9 +28,9 @@ class ConfigError(ValueError):
 
 _TOP = {"level", "format", "json", "utc", "queue_size", "overflow", "block_timeout", "sinks",
         "loggers", "capture_stdlib", "excepthook"}
-_COMMON = {"kind", "name", "level", "max_level", "format", "json"}
+_COMMON = {"kind", "name", "level", "max_level", "format", "json", "utc"}
 _KINDS: dict[str, set[str]] = {
-    "file": {"path", "utc", "retention_days", "compress"},
+    "file": {"path", "retention_days", "compress"},
     "console": {"stream", "color"},
     "callable": {"target"},
     "stdlib": {"handler", "args"},
@@ -110,7 +110,7 @@ def build(data: Mapping[str, Any]) -> tuple[Plan, dict[str, Any]]:
     if block_timeout is not None and block_timeout < 0:
         raise ConfigError(f"block_timeout: must be >= 0, got {block_timeout}")
 
-    sinks, names = _sinks(data.get("sinks"), utc)
+    sinks, names = _sinks(data.get("sinks"), (fmt, as_json, utc))
     routes = _routes(data.get("loggers", {}), names, len(sinks))
     root = routes.get("", Route())
     level = _level(data["level"], "level") if "level" in data else None
@@ -142,7 +142,10 @@ def build(data: Mapping[str, Any]) -> tuple[Plan, dict[str, Any]]:
 # -- pieces ---------------------------------------------------------------------------------
 
 
-def _sinks(raw: Any, utc: bool) -> tuple[list[Sink], dict[str, list[int]]]:
+Style = tuple[str | None, bool, bool]  # the top level's format, json, utc
+
+
+def _sinks(raw: Any, top: Style) -> tuple[list[Sink], dict[str, list[int]]]:
     if raw is None:  # no sinks key: the console split that get_logger uses by default
         raw = [{"kind": "console", "stream": "stdout", "max_level": "WARNING"},
                {"kind": "console", "stream": "stderr", "level": "WARNING"}]
@@ -163,12 +166,12 @@ def _sinks(raw: Any, utc: bool) -> tuple[list[Sink], dict[str, list[int]]]:
         if not isinstance(spec, Mapping):
             raise ConfigError(f"{where}: expected a table or a Sink, got {type(spec).__name__}")
         name = _opt(spec, "name", str, where + ".") or key_name or spec.get("kind")
-        sinks.append(_sink(spec, where, utc))
+        sinks.append(_sink(spec, where, top))
         names.setdefault(str(name), []).append(len(sinks) - 1)
     return sinks, names
 
 
-def _sink(spec: Mapping[str, Any], where: str, utc: bool) -> Sink:
+def _sink(spec: Mapping[str, Any], where: str, top: Style) -> Sink:
     kind = spec.get("kind")
     if kind is None:
         raise ConfigError(f"{where}: missing 'kind' (one of: {', '.join(_KINDS)})")
@@ -178,10 +181,15 @@ def _sink(spec: Mapping[str, Any], where: str, utc: bool) -> Sink:
         _known(spec, _COMMON | _KINDS[kind], where + ".")
     level = _level(spec["level"], f"{where}.level") if "level" in spec else 0
     max_level = _level(spec["max_level"], f"{where}.max_level") if "max_level" in spec else None
-    sink_utc = _bool(spec, "utc", where + ".", utc)
+    top_fmt, top_json, top_utc = top
+    sink_utc = _bool(spec, "utc", where + ".", top_utc)
     fmt = _opt(spec, "format", str, where + ".")
     as_json = _bool(spec, "json", where + ".", False)
-    formatter = _formatter(fmt, as_json, sink_utc, where + ".") if fmt or as_json else None
+    formatter = None  # None: the configuration's formatter, shared by the sinks that use it
+    if fmt or as_json:
+        formatter = _formatter(fmt, as_json, sink_utc, where + ".")
+    elif sink_utc != top_utc:  # lines in the same time as the sink's file names
+        formatter = _formatter(top_fmt, top_json, sink_utc, where + ".")
     try:
         sink = _make(kind, spec, where, level, sink_utc)
     except ConfigError:
@@ -244,7 +252,7 @@ def _make(kind: str, spec: Mapping[str, Any], where: str, level: int, utc: bool)
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"{where}.kind: sink kind {kind!r} needs {module}.{cls_name}, "
                           f"which is not available here ({exc})") from None
-    kwargs = {k: v for k, v in spec.items() if k not in _COMMON | {"utc"}}
+    kwargs = {k: v for k, v in spec.items() if k not in _COMMON}
     if kind == "daemon":
         kwargs["utc"] = utc
     try:
