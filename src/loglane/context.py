@@ -128,7 +128,10 @@ class BoundLogger:
         return self._logger.flush(timeout)
 
     def __getattr__(self, attr: str) -> Any:
-        # close, stats, sinks, add_sink...: those of the logger it wraps
+        # close, stats, sinks, add_sink...: those of the logger it wraps. Not our own slots
+        # or dunders: copy and pickle probe those on an instance whose slots are still empty.
+        if attr.startswith("__") or attr in BoundLogger.__slots__:
+            raise AttributeError(attr)
         return getattr(self._logger, attr)
 
     def __repr__(self) -> str:
