@@ -322,3 +322,29 @@ def test_stdlib_logging_from_inside_a_sink_neither_loops_nor_deadlocks_a_configu
     assert sum(ln.startswith("INFO app: n ") for ln in lines) == 200
     warnings = [ln for ln in lines if ln.startswith("WARNING vendor.http.")]
     assert len(warnings) == 200  # one per app line: kept, and no more than that
+
+
+class BadStr:
+    def __str__(self) -> str:
+        raise RuntimeError("broken __str__")
+
+
+def test_broken_stdlib_calls_give_lines_that_say_so_and_never_raise() -> None:
+    lines = configure_memory()
+    loglane.capture_stdlib()
+    lib = logging.getLogger("lib")
+    lib.info(BadStr())
+    lib.info("%d apples", "many")
+    lib.info("obj %s", BadStr())
+    lib.info("%s and %s", 1)
+    lib.info("dict %(a)s", {"b": 1})
+    lib.info("no args but a %s")
+    loglane.get_logger().flush()
+    assert lines[0] == "INFO lib: <unprintable BadStr: RuntimeError: broken __str__>"
+    assert lines[1].startswith("INFO lib: %d apples <loglane: message could not be formatted: "
+                               "TypeError")
+    assert "RuntimeError: broken __str__" in lines[2]
+    assert "not enough arguments" in lines[3]
+    assert lines[4].startswith("INFO lib: dict %(a)s <loglane: message could not be formatted: "
+                               "KeyError: 'a'")
+    assert lines[5] == "INFO lib: no args but a %s"
