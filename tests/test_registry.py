@@ -16,7 +16,8 @@ FMT = "{level} {name}: {message}{fields}"
 
 @pytest.fixture(autouse=True)
 def fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv("LOGLANE_LEVEL", raising=False)
+    for var in ("LOGLANE_LEVEL", "FORCE_COLOR"):  # lines as a pipe gets them, by default
+        monkeypatch.delenv(var, raising=False)
     REGISTRY.reset()
     yield
     REGISTRY.reset()
