@@ -178,3 +178,20 @@ def test_logger_survives_a_daemon_restart(daemon: Daemon, short_dir: Path) -> No
 def test_unsendable_path_raises_at_construction(short_dir: Path) -> None:
     with pytest.raises(ValueError, match="PATH_MAX"):
         DaemonSink(short_dir / ("x" * 5000))
+
+
+def test_nowhere_to_write_keeps_a_bounded_buffer(
+    daemon: Daemon, short_dir: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    gone = short_dir / "gone"
+    gone.mkdir()
+    sink = DaemonSink(gone / "app.log", socket=daemon.socket, buffer_limit=2000)
+    gone.rmdir()  # neither the daemon nor the sink itself can open the file now
+    for k in range(50):
+        with pytest.raises(SinkBacklogged):
+            sink.write(*records(10, k * 10))
+        assert sink.pending <= 2000
+    sink.close()
+    err = capfd.readouterr().err
+    assert err.count("dropping the oldest lines") == 1
+    assert err.count("refused") == 1

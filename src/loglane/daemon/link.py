@@ -72,7 +72,7 @@ class Link:
         self._next_attempt = 0.0
         self._backoff = _BACKOFF_FIRST
         self._failing_until = 0.0  # until then, a successful open does not reset the back-off
-        self._quiet_until = 0.0
+        self._quiet_until: dict[str, float] = {}
 
     # ---- the two entry points -----------------------------------------------------------
 
@@ -132,11 +132,11 @@ class Link:
                 self._backoff = _BACKOFF_FIRST
             self.last_error = None
 
-    def _report(self, message: str) -> None:
+    def _report(self, kind: str, message: str) -> None:
         # Errors that can repeat (a full disk, a crashing daemon) are told once per interval.
         now = self.clock()
-        if now >= self._quiet_until:
-            self._quiet_until = now + _REPORT_INTERVAL
+        if now >= self._quiet_until.get(kind, 0.0):
+            self._quiet_until[kind] = now + _REPORT_INTERVAL
             self.say(message)
 
     def _went_down(self, now: float) -> None:
@@ -274,11 +274,14 @@ class Link:
             self._failing_until = now + _BACKOFF_MAX * 2
             if errors:
                 text = errors[0].decode("utf-8", "backslashreplace")
-                self._report(f"the daemon at {self.socket_path} failed {self.name!r}: {text}")
+                self._report(
+                    "failed", f"the daemon at {self.socket_path} failed {self.name!r}: {text}"
+                )
             else:
                 self._report(
+                    "lost",
                     f"connection to the daemon at {self.socket_path} for {self.name!r} was "
-                    "lost without an answer; what it had not read yet may be lost"
+                    "lost without an answer; what it had not read yet may be lost",
                 )
             return
         self._next_attempt = now  # a restarting daemon is usually back at once
@@ -320,15 +323,16 @@ class Link:
             self._start_fallback(down_for)
         if self.fd is None:
             return
+        done = 0
         try:
             with memoryview(self.pending) as view:
-                done = 0
                 while done < len(view):
                     done += os.write(self.fd, view[done:])
-            del self.pending[:]
         except OSError:
+            del self.pending[:done]  # written before the error: never write it twice
             self._bound()
             raise
+        del self.pending[:done]
 
     def _start_fallback(self, down_for: float) -> None:
         try:
@@ -351,8 +355,10 @@ class Link:
         cut = len(self.pending) if cut < 0 else cut + 1
         del self.pending[:cut]
         self.dropped += cut
-        self.say(
-            f"dropped {cut} bytes for {self.name!r}: neither the daemon nor the file takes them"
+        self._report(
+            "dropped",
+            f"dropping the oldest lines for {self.name!r} ({self.dropped} bytes so far): "
+            "neither the daemon nor the file takes them",
         )
 
     # ---- closing ------------------------------------------------------------------------
