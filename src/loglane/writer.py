@@ -194,14 +194,13 @@ class Writer:
     def _deliver(self, ch: Channel, raw: list[RawRecord]) -> None:
         lines_all: list[str] | None = None
         bounds: tuple[int, int] | None = None
-        # No accepted record is below the channel's floor (a drop note is a WARNING), so a
-        # sink at or below both, without a ceiling, takes the whole batch unexamined.
-        floor = min(ch.min_level(), WARNING)
+        # (Loggers sharing a channel may have levels below its sinks', so a sink's level is
+        # always checked against the batch; only a sink taking every level skips that.)
         for st in ch.states:
             if st.closed:
                 continue
             sink = st.sink
-            if sink.max_level is None and sink.level <= floor:
+            if sink.max_level is None and sink.level <= 0:
                 recs = raw
             else:
                 if bounds is None:
