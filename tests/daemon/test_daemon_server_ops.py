@@ -224,3 +224,14 @@ async def _serve_without_signals(srv: server.Server, sock: socket.socket) -> Non
     loop = asyncio.get_running_loop()
     loop.add_signal_handler = lambda *a, **k: None  # type: ignore[method-assign]
     await srv.run(sock)
+
+
+def test_sighup_reopens_the_log(daemon: Daemon, short_dir: Path) -> None:
+    moved = short_dir / "serve.log.1"
+    daemon.log.rename(moved)
+    assert daemon.proc is not None
+    daemon.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: daemon.log.exists() and "log reopened" in daemon.server_log())
+    assert daemon.stop() == 0
+    assert "stopped" in daemon.server_log()
+    assert "stopped" not in moved.read_text()

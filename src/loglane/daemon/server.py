@@ -162,6 +162,7 @@ class Server:
         self._idle = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, _reopen_log)
         self._listener = await loop.create_unix_server(lambda: Session(self), sock=sock)
         log.info("listening on %s (pid %d)", self.socket_path, os.getpid())
         if self.notify_systemd:
@@ -292,9 +293,23 @@ def _setup_logging(path: str | None, verbose: bool) -> None:
         logging.FileHandler(path, errors="backslashreplace") if path else logging.StreamHandler()
     )
     handler.setFormatter(logging.Formatter("%(asctime)s loglane serve %(levelname)s %(message)s"))
-    log.handlers[:] = [handler]
+    # asyncio reports a failing protocol callback on its own logger: same destination.
+    for logger in (log, logging.getLogger("asyncio")):
+        logger.handlers[:] = [handler]
+        logger.propagate = False
     log.setLevel(logging.DEBUG if verbose else logging.INFO)
-    log.propagate = False
+
+
+def _reopen_log() -> None:
+    """SIGHUP: reopen --log, so logrotate can move it away (a no-op for stderr)."""
+    for handler in log.handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.acquire()
+            try:
+                handler.close()  # the next record reopens the file at its path
+            finally:
+                handler.release()
+    log.info("log reopened")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
