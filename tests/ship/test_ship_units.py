@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import time
 from pathlib import Path
 
@@ -105,15 +106,14 @@ def test_spool_survives_reopen_and_cuts_a_torn_record(tmp_path: Path) -> None:
     again.close()
 
 
-def test_outbox_uses_the_spool_while_disconnected_memory_while_connected(tmp_path: Path) -> None:
+def test_outbox_uses_the_spool_while_away_memory_otherwise(tmp_path: Path) -> None:
     spool = Spool(tmp_path, max_bytes=1 << 20)
     box = Outbox(spool, memory_bytes=10)
-    box.connected = True
     assert box.put(_batch(0, b"12345678\n"))
     assert spool.unread == 0
     assert not box.put(_batch(1, b"12345678\n"))  # memory full, broker there: push back
     assert box.put(_batch(1, b"12345678\n"), spill=True)  # the sink never pushes back
-    box.connected = False
+    box.away = True
     assert box.put(_batch(2, b"12345678\n"))  # broker away: to disk
     assert spool.unread == 2
     taken = [box.take(), box.take(), box.take()]
@@ -191,3 +191,28 @@ def test_restart_resumes_at_checkpoint_with_the_same_batches(tmp_path: Path) -> 
     assert (redo[0].message_id, redo[0].body) == (batches[1].message_id, batches[1].body)
     assert sum(b.lines for b in redo) == 25
     again.close()
+
+
+def _naive_end(buf: bytes, start: int, lines: int, cap: int, eof: bool) -> int | None:
+    limit = min(len(buf), start + cap)
+    pos, seen = start, 0
+    while seen < lines and (nl := buf.find(b"\n", pos, limit)) >= 0:
+        pos, seen = nl + 1, seen + 1
+    if seen == lines:
+        return pos
+    if limit - start >= cap:
+        return pos if pos > start else start + cap
+    return pos if eof and pos > start else None
+
+
+@pytest.mark.parametrize("hint", [0, 1, 3, 7, 50, 10_000])
+def test_batch_end_is_the_same_whatever_the_hint(hint: int) -> None:
+    rng = random.Random(hint)
+    buf = b"".join(b"x" * rng.randrange(0, 12) + b"\n" for _ in range(500)) + b"tail"
+    for start in (0, 7, 100):
+        start = buf.index(b"\n", start) + 1 if start else 0
+        for lines, cap, eof in [(10, 10_000, False), (1000, 10_000, False), (1000, 10_000, True),
+                                (50, 64, False), (3, 5, True)]:
+            assert batch_end(buf, start, lines, cap, eof, hint) == _naive_end(
+                buf, start, lines, cap, eof
+            ), (start, lines, cap, eof)

@@ -5,7 +5,7 @@ Three places, taken in this order by the publisher:
 * ``retry``: batches that were in flight when a connection died (or the broker nacked them);
 * the disk spool: batches that arrived while the broker was away (or, for the sink, while
   memory was full);
-* ``memory``: the fast path while connected, bounded in bytes.
+* ``memory``: the fast path while the broker is there (or being connected to), bounded.
 
 ``put`` never blocks. It answers False when the batch fits nowhere; the file tailer then keeps
 the batch and pauses that file (the file itself is the backlog), while the logger's sink counts
@@ -29,7 +29,8 @@ class Outbox:
     def __init__(self, spool: Spool | None, memory_bytes: int = DEFAULT_MEMORY_BYTES) -> None:
         self.spool = spool
         self.memory_bytes = memory_bytes
-        self.connected = False
+        #: the publisher's last attempt failed or its connection died: disk first, then
+        self.away = False
         self._lock = threading.Lock()
         self._memory: deque[Batch] = deque()
         self._memory_used = 0
@@ -43,12 +44,12 @@ class Outbox:
         size = len(batch.body)
         with self._lock:
             # While the broker is away, disk first: what was read survives our own exit too.
-            if not self.connected and self.spool is not None and self.spool.append(batch):
+            if self.away and self.spool is not None and self.spool.append(batch):
                 self.spooled_batches += 1
             elif self._memory_used + size <= self.memory_bytes or not self._memory:
                 self._memory.append(batch)
                 self._memory_used += size
-            elif spill and self.spool is not None and self.spool.append(batch):
+            elif (spill or self.away) and self.spool is not None and self.spool.append(batch):
                 self.spooled_batches += 1
             else:
                 return False
@@ -103,7 +104,7 @@ class Outbox:
     def disconnected(self) -> None:
         """The broker went away: move what waits in memory to disk, where it outlives us."""
         with self._lock:
-            self.connected = False
+            self.away = True
             if self.spool is None:
                 return
             keep: deque[Batch] = deque()
@@ -111,6 +112,8 @@ class Outbox:
                 for batch in queue:
                     if batch.spool_seg >= 0 or not self.spool.append(batch):
                         keep.append(batch)
+                    else:
+                        self.spooled_batches += 1
                 queue.clear()
             self._memory_used = 0
             self._retry = keep  # already spooled, or no room on disk: stays in memory

@@ -196,13 +196,17 @@ class Publisher:
             except Exception as exc:
                 if _is_refusal(exc) and not self._ever_connected:
                     raise BrokerRefused(_describe(exc)) from exc
+                await self._close(connection)
+                await self._abandon_inflight()  # their batches go back before we spool
                 self._went_down(exc)
             finally:
-                self.outbox.connected = False
+                await self._close(connection)
                 await self._abandon_inflight()
-                self.outbox.disconnected()
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(connection.close(), 2.0)
+
+    @staticmethod
+    async def _close(connection: Any) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(connection.close(), 2.0)
 
     async def _sleep(self, seconds: float) -> None:
         assert self._wake is not None
@@ -211,6 +215,7 @@ class Publisher:
             await asyncio.wait_for(self._wake.wait(), seconds)
 
     def _went_down(self, exc: BaseException) -> None:
+        self.outbox.disconnected()  # what waits in memory goes to disk, where it outlives us
         if self._down_since is None:
             self._down_since = time.monotonic()
             self.outages += 1
@@ -222,6 +227,7 @@ class Publisher:
 
     def _came_up(self) -> None:
         self._ever_connected = True
+        self.outbox.away = False
         if self._down_since is not None:
             away = time.monotonic() - self._down_since
             self._down_since = None
@@ -237,7 +243,6 @@ class Publisher:
         channel.close_callbacks.add(lambda *_: lost.set())
         await channel.declare_queue(self.queue, durable=True, arguments=dict(wire.QUEUE_ARGUMENTS))
         exchange = channel.default_exchange
-        self.outbox.connected = True
         self._came_up()
         assert self._wake is not None
         wake = self._wake

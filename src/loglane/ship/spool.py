@@ -123,6 +123,8 @@ class Spool:
 
     def append(self, batch: Batch) -> bool:
         """Store ``batch``; False (and nothing stored) when that would pass the bound."""
+        if self._bytes + len(batch.body) + _HEAD.size > self.max_bytes:
+            return False  # the cheap check first: no need to encode what cannot fit
         meta = json.dumps(batch.meta(), separators=(",", ":")).encode()
         payload = meta + batch.body
         record = _HEAD.pack(_MAGIC, len(meta), len(batch.body), zlib.crc32(payload)) + payload
