@@ -271,13 +271,56 @@ def test_file_size_limit_is_a_real_write_error_and_other_sinks_continue(tmp_path
     assert path.stat().st_size <= 2000
 
 
-def test_unwritable_directory_raises_at_construction(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root may write anywhere; permissions cannot be tested as root")
+@pytest.fixture
+def immutable() -> Iterator[Callable[[Path, bool], None]]:
+    """``chattr +i``: a permission that even root cannot bypass (ext4 and most filesystems)."""
+    marked: list[Path] = []
+
+    def set_flag(path: Path, on: bool) -> None:
+        proc = subprocess.run(["chattr", "+i" if on else "-i", str(path)], capture_output=True)
+        if proc.returncode != 0:
+            pytest.skip(f"chattr is not usable here: {proc.stderr.decode().strip()}")
+        if on:
+            marked.append(path)
+
+    yield set_flag
+    for path in marked:
+        subprocess.run(["chattr", "-i", str(path)], capture_output=True)
+
+
+def test_unwritable_directory_raises_at_construction(
+    tmp_path: Path, immutable: Callable[[Path, bool], None]
+) -> None:
     locked = tmp_path / "locked"
-    locked.mkdir(mode=0o500)
-    with pytest.raises(ValueError, match="not writable"):
+    locked.mkdir()
+    immutable(locked, True)
+    with pytest.raises(ValueError, match="is not writable: Operation not permitted"):
         loglane.FileSink(locked / "app.log")
+
+
+def test_permission_lost_while_running_is_retried_and_nothing_is_lost(
+    tmp_path: Path, immutable: Callable[[Path, bool], None], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], wait_until: Callable[..., None],
+) -> None:
+    monkeypatch.setattr(writer_mod, "BACKOFF_FIRST", 0.001)
+    monkeypatch.setattr(writer_mod, "BACKOFF_MAX", 0.01)
+    other: list[str] = []
+    log = loglane.Logger("perm", tmp_path / "app.log", stdout_level=None, stderr_level=None,
+                         clock=Clock(utc_ns("2026-11-22 12:00:00")), utc=True,
+                         sinks=[loglane.CallableSink(other.append)])
+    log.info("before")
+    log.flush()
+    path = tmp_path / "app-2026-11-22.log"
+    immutable(path, True)
+    for i in range(20):
+        log.info("while locked %d", i)
+    wait_until(lambda: log.stats()["errors"] > 0, what="the file sink to fail")
+    assert len(other) == 21  # the other sink kept every line meanwhile
+    immutable(path, False)
+    log.close()
+    got = [ln.split("] ")[1] for ln in path.read_text().splitlines()]
+    assert got == ["before"] + [f"while locked {i}" for i in range(20)]
+    assert "Operation not permitted" in capsys.readouterr().err
 
 
 def test_registry_is_empty_after_all_sinks_close(tmp_path: Path) -> None:

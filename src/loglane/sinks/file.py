@@ -240,5 +240,14 @@ def _check_directory(directory: str) -> None:
     except OSError as exc:
         raise ValueError(f"cannot create log directory {directory!r}: "
                          f"{safe_str(exc.strerror or exc)}") from None
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise ValueError(f"log directory {directory!r} is not writable (permission denied)")
+    # Try it rather than ask os.access: root passes every permission check, yet an immutable
+    # or read-only directory still refuses new files.
+    probe = os.path.join(directory, f".loglane-probe-{os.getpid()}-{threading.get_ident()}")
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise ValueError(f"log directory {directory!r} is not writable: "
+                         f"{safe_str(exc.strerror or exc)}") from None
