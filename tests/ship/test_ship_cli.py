@@ -255,3 +255,31 @@ def test_sigkill_then_restart_loses_nothing(
     assert got.lines == 20_037
     assert _lines(got) == sorted(truth.splitlines())
     reader.close()
+
+
+def test_sigterm_drains_confirms_and_a_restart_sends_no_duplicate(
+    tmp_path: Path, rabbitmq_url: str, queue: str
+) -> None:
+    log = tmp_path / "app.log"
+    truth = write_lines(log, 0, 30_000)
+    state = tmp_path / "state"
+    args = (str(log), "--amqp", rabbitmq_url, "--queue", queue, "--state", str(state),
+            "--batch-lines", "100")
+    proc = start_ship(*args)
+    reader = QueueReader(rabbitmq_url, queue)
+    try:
+        reader.wait_lines(2000)
+        code, err = _stop(proc)
+        assert code == 0, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    sent_before = reader.drain().lines
+    # everything confirmed before the exit is behind the checkpoint: nothing is sent twice
+    assert _checkpoint(state)["app.log"] == len(b"".join(reader.got.bodies.values()))
+    done = run_ship(*args, "--exit-when-done")
+    assert done.returncode == 0, done.stderr
+    got = reader.wait_lines(30_000)
+    assert got.duplicates == 0 and got.lines == 30_000 and sent_before <= 30_000
+    assert _lines(got) == sorted(truth.splitlines())
+    reader.close()
