@@ -82,8 +82,8 @@ class Daemon:
 
 def raw_client(sock_path: str, timeout: float = 5.0) -> socket.socket:
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sock_path)  # blocking: waits while the listen backlog is full
     s.settimeout(timeout)
-    s.connect(sock_path)
     return s
 
 

@@ -215,3 +215,20 @@ def test_a_fifo_does_not_hang_the_server(daemon: Daemon, short_dir: Path) -> Non
     s = open_file(daemon, str(fifo))
     assert read_until_eof(s).startswith(b"OSError: [Errno 6]")  # ENXIO: no reader
     check_still_serving(daemon, short_dir)
+
+
+def test_many_connections_at_once(daemon: Daemon, short_dir: Path) -> None:
+    clients = [open_file(daemon, str(short_dir / f"m{k % 10}.log")) for k in range(200)]
+    for k, c in enumerate(clients):
+        c.sendall(b"".join(b"client %d line %d\n" % (k, i) for i in range(50)))
+    for c in clients:
+        c.shutdown(socket.SHUT_WR)
+    for c in clients:
+        assert read_until_eof(c) == b"OK\0BYE\0"
+        c.close()
+    total = 0
+    for f in short_dir.glob("m*.log"):
+        lines = f.read_bytes().splitlines()
+        total += len(lines)
+        assert all(line.startswith(b"client ") for line in lines)
+    assert total == 200 * 50

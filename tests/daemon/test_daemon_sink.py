@@ -178,6 +178,8 @@ def test_logger_survives_a_daemon_restart(daemon: Daemon, short_dir: Path) -> No
 def test_unsendable_path_raises_at_construction(short_dir: Path) -> None:
     with pytest.raises(ValueError, match="PATH_MAX"):
         DaemonSink(short_dir / ("x" * 5000))
+    with pytest.raises(ValueError, match="socket path longer"):
+        DaemonSink(short_dir / "a.log", socket="/tmp/" + "s" * 200)
 
 
 def test_nowhere_to_write_keeps_a_bounded_buffer(

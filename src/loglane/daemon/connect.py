@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import sys
+import time
 
 from loglane.daemon import protocol
 
@@ -27,6 +28,22 @@ def say_on_stderr(message: str) -> None:
         pass
 
 
+def _connect(sock: socket.socket, socket_path: str, timeout: float) -> None:
+    # A Unix socket whose listen backlog is full refuses with EAGAIN instead of waiting
+    # (a burst of clients starting at once): retry until the timeout, as TCP would wait.
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    while True:
+        try:
+            sock.connect(socket_path)
+            return
+        except BlockingIOError:
+            if time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+
 def connect(
     socket_path: str, path: bytes, timeout: float
 ) -> tuple[socket.socket, protocol.Replies, list[bytes]]:
@@ -41,7 +58,7 @@ def connect(
     try:
         sock.settimeout(timeout)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SNDBUF)
-        sock.connect(socket_path)
+        _connect(sock, socket_path, timeout)
         sock.sendall(message)
         replies = protocol.Replies()
         messages: list[bytes] = []

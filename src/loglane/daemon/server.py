@@ -27,6 +27,8 @@ from loglane.daemon.session import Session
 DEFAULT_SOCKET = "/tmp/loglane.sock"
 #: how long a stopping server waits for clients to finish sending what they had sent
 DRAIN_TIMEOUT = 10.0
+#: connections waiting to be accepted; a full backlog makes Unix-socket clients fail (EAGAIN)
+_BACKLOG = 1024
 
 log = logging.getLogger("loglane.serve")
 
@@ -141,7 +143,7 @@ class Server:
             raise StartupError(f"cannot set owner/mode of {path}: {exc}") from None
         st = os.stat(path)
         self._socket_id = (st.st_dev, st.st_ino)
-        sock.listen(512)
+        sock.listen(_BACKLOG)
         sock.setblocking(False)
         return sock
 
@@ -163,7 +165,9 @@ class Server:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
         loop.add_signal_handler(signal.SIGHUP, _reopen_log)
-        self._listener = await loop.create_unix_server(lambda: Session(self), sock=sock)
+        self._listener = await loop.create_unix_server(
+            lambda: Session(self), sock=sock, backlog=_BACKLOG
+        )
         log.info("listening on %s (pid %d)", self.socket_path, os.getpid())
         if self.notify_systemd:
             notify.notify(f"READY=1\nMAINPID={os.getpid()}\nSTATUS=listening")

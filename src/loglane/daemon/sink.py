@@ -21,6 +21,7 @@ from loglane.sinks.daily import DailyNames
 DEFAULT_SOCKET = "/tmp/loglane.sock"
 #: connections kept per sink: today's file, and yesterday's for late records around midnight
 _MAX_LINKS = 2
+_SUN_PATH_MAX = 107  # sockaddr_un's sun_path holds 108 bytes with the final NUL
 _timestamp = operator.itemgetter(1)  # Record.ts_ns, also for raw record tuples
 
 
@@ -53,6 +54,8 @@ class DaemonSink(Sink):
             raise ValueError(f"log directory does not exist: {directory!r}")
         # Fail now, not on the writer thread, for a name the protocol cannot carry.
         protocol.open_message(os.fsencode(self.names.path_for(0)))
+        if len(os.fsencode(socket)) > _SUN_PATH_MAX:
+            raise ValueError(f"socket path longer than {_SUN_PATH_MAX} bytes: {socket!r}")
         self.socket = socket
         self.fallback_after = fallback_after
         self.buffer_limit = buffer_limit
