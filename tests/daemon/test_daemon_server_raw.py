@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import socket
 from pathlib import Path
 
@@ -232,3 +233,34 @@ def test_many_connections_at_once(daemon: Daemon, short_dir: Path) -> None:
         total += len(lines)
         assert all(line.startswith(b"client ") for line in lines)
     assert total == 200 * 50
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_splits_and_interleavings_keep_lines_whole(
+    daemon: Daemon, short_dir: Path, seed: int
+) -> None:
+    rng = random.Random(seed)
+    target = short_dir / f"mix{seed}.log"
+    clients = [open_file(daemon, str(target)) for _ in range(3)]
+    streams = []
+    for k in range(3):
+        lines = [b"c%d %d %s\n" % (k, i, b"z" * rng.randrange(0, 3000)) for i in range(300)]
+        streams.append(b"".join(lines))
+    offsets = [0, 0, 0]
+    while any(offsets[k] < len(streams[k]) for k in range(3)):
+        k = rng.randrange(3)
+        if offsets[k] >= len(streams[k]):
+            continue
+        step = rng.choice([1, 7, 100, 4096, 20000])  # cuts anywhere, mid-line included
+        clients[k].sendall(streams[k][offsets[k] : offsets[k] + step])
+        offsets[k] += step
+    for c in clients:
+        c.shutdown(socket.SHUT_WR)
+    for c in clients:
+        assert read_until_eof(c) == b"OK\0BYE\0"
+    seen: dict[bytes, list[int]] = {}
+    for line in target.read_bytes().splitlines():
+        m = re.fullmatch(rb"(c\d) (\d+) z*", line)
+        assert m is not None, f"torn line {line[:40]!r}"
+        seen.setdefault(m.group(1), []).append(int(m.group(2)))
+    assert seen == {b"c0": list(range(300)), b"c1": list(range(300)), b"c2": list(range(300))}
