@@ -233,9 +233,20 @@ def test_redelivered_after_commit_is_counted_once(
 
 
 def test_malformed_messages_go_to_the_dead_letter_queue(
-    rabbitmq_url: str, queue: str, tmp_path: Path
+    rabbitmq_url: str, queue: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import pika
+
+    from loglane.accumulate import consumer as consumer_module
+
+    real = consumer_module.from_message
+
+    def buggy(body: bytes, headers: Any, mid: str | None, ts: float | None = None) -> Any:
+        if mid == "parser-bug@0":
+            raise RuntimeError("simulated parser bug")
+        return real(body, headers, mid, ts)
+
+    monkeypatch.setattr(consumer_module, "from_message", buggy)
 
     texts, good = workload(5, files=2, tests=10, max_lines=4)
     ok_headers = {HEADER_SOURCE: "s", HEADER_OFFSET: 0, HEADER_KIND: "lines"}
@@ -244,6 +255,7 @@ def test_malformed_messages_go_to_the_dead_letter_queue(
         (b"Test: x\n", {HEADER_OFFSET: 0, HEADER_KIND: "lines"}, "no-source@0"),
         (b"Test: x\n", {**ok_headers, HEADER_KIND: "zip"}, "bad-kind@0"),
         (b"Test: x\n", ok_headers, None),
+        (b"Test: x\n", ok_headers, "parser-bug@0"),
     ]
     msgs = good[:10] + bad + good[10:]
     publish(rabbitmq_url, queue, msgs)
@@ -265,6 +277,7 @@ def test_malformed_messages_go_to_the_dead_letter_queue(
     conn.close()
     assert any("UTF-8" in r for r in reasons) and any(HEADER_SOURCE in r for r in reasons)
     assert any(HEADER_KIND in r for r in reasons) and any("message_id" in r for r in reasons)
+    assert any("simulated parser bug" in r for r in reasons)
     assert queue_depth(rabbitmq_url, queue) == 0
 
 

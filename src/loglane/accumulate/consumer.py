@@ -198,6 +198,9 @@ class Consumer:
         except Malformed as exc:
             self._dead_letter(dead, props, body, str(exc))
             return
+        except Exception as exc:  # a parser bug must not turn one message into a crash loop
+            self._dead_letter(dead, props, body, f"cannot parse: {type(exc).__name__}: {exc}")
+            return
         self.stats.lines += item.parsed.lines
         batch.append(item)
 
