@@ -21,10 +21,11 @@ from pathlib import Path
 
 from loglane import wire
 from loglane.ship.outbox import DEFAULT_MEMORY_BYTES
-from loglane.ship.publisher import DEFAULT_WINDOW, check_url
+from loglane.ship.publisher import DEFAULT_WINDOW
 from loglane.ship.runner import LineShipper, Options, WholeFileShipper
 from loglane.ship.spool import SpoolBusy
 from loglane.ship.tail import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_LINES
+from loglane.ship.url import check_url
 
 DEFAULT_SPOOL_BYTES = 256 << 20
 MAX_MESSAGE_BYTES = 100 << 20  # RabbitMQ refuses more than max_message_size (128 MiB in 3.x)

@@ -23,11 +23,11 @@ from typing import Any
 
 import aio_pika
 import aiormq.exceptions
-import yarl
 
 from loglane import wire
 from loglane.ship.batch import Batch
 from loglane.ship.outbox import Outbox
+from loglane.ship.url import check_url, redact
 
 DEFAULT_WINDOW = 64
 _BACKOFF_FIRST = 0.1
@@ -36,29 +36,6 @@ _BACKOFF_MAX = 5.0
 
 class BrokerRefused(Exception):
     """A configuration mistake the broker told us about: credentials, vhost, queue arguments."""
-
-
-def check_url(url: str) -> None:
-    """Raise ValueError with a one-line reason when ``url`` is not an AMQP URL."""
-    try:
-        parsed = yarl.URL(url)
-        port = parsed.port
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"bad AMQP URL {url!r}: {exc}") from None
-    if parsed.scheme not in ("amqp", "amqps"):
-        raise ValueError(f"bad AMQP URL {url!r}: the scheme must be amqp:// or amqps://")
-    if not parsed.host:
-        raise ValueError(f"bad AMQP URL {url!r}: no host")
-    if port is not None and not 0 < port < 65536:
-        raise ValueError(f"bad AMQP URL {url!r}: port out of range")
-
-
-def redact(url: str) -> str:
-    with contextlib.suppress(ValueError, TypeError):
-        parsed = yarl.URL(url)
-        if parsed.password:
-            return str(parsed.with_password("***"))
-    return url
 
 
 def _describe(exc: BaseException) -> str:

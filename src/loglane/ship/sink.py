@@ -27,15 +27,19 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loglane import wire
 from loglane.ship.batch import Batch
 from loglane.ship.outbox import DEFAULT_MEMORY_BYTES, Outbox
-from loglane.ship.publisher import DEFAULT_WINDOW, BrokerRefused, Publisher, check_url, redact
 from loglane.ship.spool import Spool, SpoolBusy
+from loglane.ship.url import check_url, redact
 from loglane.sinks.base import Sink
 
+if TYPE_CHECKING:
+    from loglane.ship.publisher import Publisher
+
+DEFAULT_WINDOW = 64  # publishes awaiting a confirm (publisher.DEFAULT_WINDOW; no aio-pika here)
 DEFAULT_SINK_BATCH_LINES = 1000
 DEFAULT_SINK_SPOOL_BYTES = 256 << 20
 _REPORT_EVERY = 10.0
@@ -105,6 +109,9 @@ class AmqpSink(Sink):
     # -- the writer thread's side ------------------------------------------------------------
 
     def start(self) -> None:
+        # aio-pika is imported here, not at module level: ``import loglane`` stays stdlib-only
+        from loglane.ship.publisher import Publisher
+
         if self.spool_dir is not None:
             own = self.spool_dir / f"{self._host}-{os.getpid()}-{self._start_ns}"
             self._spool = Spool(own, self.max_spool_bytes)
@@ -226,6 +233,8 @@ class AmqpSink(Sink):
             loop.close()
 
     async def _io(self) -> None:
+        from loglane.ship.publisher import BrokerRefused
+
         ticker = asyncio.create_task(self._tick())
         publisher = self._publisher
         assert publisher is not None
