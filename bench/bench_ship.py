@@ -96,15 +96,27 @@ def run_ship_only(path: Path, lines: int, batch: int, tmp: Path) -> tuple[float,
     state = tmp / f"state-{uuid.uuid4().hex[:6]}"
     before = os.times()
     t0 = time.monotonic()
-    proc = loglane("ship", str(path), "--amqp", AMQP, "--queue", queue, "--state", str(state),
-                   "--batch-lines", str(batch), "--exit-when-done")
+    proc = loglane(
+        "ship",
+        str(path),
+        "--amqp",
+        AMQP,
+        "--queue",
+        queue,
+        "--state",
+        str(state),
+        "--batch-lines",
+        str(batch),
+        "--exit-when-done",
+    )
     if proc.wait() != 0:
         raise RuntimeError("loglane ship failed")
     wall = time.monotonic() - t0
     after = os.times()
     drop_queue(queue)
     return wall, (after.children_user - before.children_user) + (
-        after.children_system - before.children_system)
+        after.children_system - before.children_system
+    )
 
 
 def store_lines(db: Path) -> int:
@@ -122,15 +134,35 @@ def run_end_to_end(path: Path, lines: int, batch: int, consumers: int, tmp: Path
     state = tmp / f"state-{uuid.uuid4().hex[:6]}"
     errs = [open(tmp / f"consumer-{i}.err", "w+") for i in range(consumers)]  # noqa: SIM115
     procs = [
-        loglane("accumulate", "--amqp", AMQP, "--queue", queue, "--store", f"sqlite:///{db}", "-q",
-                stderr=err)
+        loglane(
+            "accumulate",
+            "--amqp",
+            AMQP,
+            "--queue",
+            queue,
+            "--store",
+            f"sqlite:///{db}",
+            "-q",
+            stderr=err,
+        )
         for err in errs
     ]
     wait_until(lambda: db.exists(), 30)
     time.sleep(1.0)  # let every consumer connect and go idle before the clock starts
     t0 = time.monotonic()
-    ship = loglane("ship", str(path), "--amqp", AMQP, "--queue", queue, "--state", str(state),
-                   "--batch-lines", str(batch), "--exit-when-done")
+    ship = loglane(
+        "ship",
+        str(path),
+        "--amqp",
+        AMQP,
+        "--queue",
+        queue,
+        "--state",
+        str(state),
+        "--batch-lines",
+        str(batch),
+        "--exit-when-done",
+    )
 
     def finished() -> bool:
         for proc, err in zip(procs, errs, strict=True):
@@ -166,8 +198,9 @@ async def _publish(path: Path, queue: str, per_message: int) -> None:
     async def one(i: int, body: bytes) -> None:
         try:
             await channel.default_exchange.publish(
-                aio_pika.Message(body, message_id=f"base@{i}",
-                                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                aio_pika.Message(
+                    body, message_id=f"base@{i}", delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+                ),
                 routing_key=queue,
             )
         finally:
@@ -212,8 +245,9 @@ def run_baseline(path: Path, lines: int, per_message: int, consumers: int) -> fl
     time.sleep(1.0)  # connected and idle, as the loglane consumers are
     t0 = time.monotonic()
     # a process of its own, as the shipper is: the same start-up cost on the clock
-    pub = subprocess.Popen([sys.executable, __file__, "--publish-only", str(path), queue,
-                            str(per_message)])
+    pub = subprocess.Popen(
+        [sys.executable, __file__, "--publish-only", str(path), queue, str(per_message)]
+    )
     t1 = wait_until(lambda: counter.value >= lines, 600, 0.02)
     pub.wait()
     stop.set()
@@ -252,8 +286,12 @@ def main(argv: list[str] | None = None) -> int:
         rows: list[tuple[str, str]] = []
         runs = [run_ship_only(path, n, b, tmp) for _ in r]
         cpu = statistics.median(c for _, c in runs) / n * 1e6
-        rows.append((f"loglane ship alone ({b} lines/msg)",
-                     f"{median_rate(n, [w for w, _ in runs])}  {cpu:.2f} CPU-us/line"))
+        rows.append(
+            (
+                f"loglane ship alone ({b} lines/msg)",
+                f"{median_rate(n, [w for w, _ in runs])}  {cpu:.2f} CPU-us/line",
+            )
+        )
         for consumers in (1, 2):
             times = [run_end_to_end(path, n, b, consumers, tmp) for _ in r]
             name = f"loglane ship -> {consumers} x loglane accumulate"
@@ -261,8 +299,12 @@ def main(argv: list[str] | None = None) -> int:
         for per in sorted({100, b}):
             for consumers in (1, 2):
                 times = [run_baseline(path, n, per, consumers) for _ in r]
-                rows.append((f"baseline aio-pika -> {consumers} x pika ({per} lines/msg)",
-                             median_rate(n, times)))
+                rows.append(
+                    (
+                        f"baseline aio-pika -> {consumers} x pika ({per} lines/msg)",
+                        median_rate(n, times),
+                    )
+                )
         width = max(len(name) for name, _ in rows)
         for name, value in rows:
             print(f"{name:<{width}}  {value}")
