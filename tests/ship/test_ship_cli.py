@@ -117,8 +117,16 @@ def test_garbage_bytes_are_replaced_and_lines_kept(
     log = tmp_path / "bin.log"
     noise = bytes(range(256)).replace(b"\n", b"")
     log.write_bytes(b"ok line\n\xff\xfe\x00binary\x80\n" + noise + b"\n")
-    done = run_ship(str(log), "--amqp", rabbitmq_url, "--queue", queue,
-                    "--state", str(tmp_path / "s"), "--exit-when-done")
+    done = run_ship(
+        str(log),
+        "--amqp",
+        rabbitmq_url,
+        "--queue",
+        queue,
+        "--state",
+        str(tmp_path / "s"),
+        "--exit-when-done",
+    )
     assert done.returncode == 0, done.stderr
     reader = QueueReader(rabbitmq_url, queue)
     got = reader.wait_lines(3)
@@ -133,8 +141,17 @@ def test_follow_across_rotation_and_truncation(
 ) -> None:
     log = tmp_path / "app.log"
     state = tmp_path / "state"
-    proc = start_ship(str(log), "--amqp", rabbitmq_url, "--queue", queue,
-                      "--state", str(state), "--poll-interval", "0.02")
+    proc = start_ship(
+        str(log),
+        "--amqp",
+        rabbitmq_url,
+        "--queue",
+        queue,
+        "--state",
+        str(state),
+        "--poll-interval",
+        "0.02",
+    )
     reader = QueueReader(rabbitmq_url, queue)
     try:
         truth = write_lines(log, 0, 300)  # the file appears after the shipper started
@@ -170,8 +187,19 @@ def test_broker_away_spools_says_so_once_and_delivers_later(
     log = tmp_path / "app.log"
     state = tmp_path / "state"
     truth = write_lines(log, 0, 100)
-    proc = start_ship(str(log), "--amqp", proxy.url(), "--queue", queue, "--state", str(state),
-                      "--poll-interval", "0.02", "--batch-lines", "50")
+    proc = start_ship(
+        str(log),
+        "--amqp",
+        proxy.url(),
+        "--queue",
+        queue,
+        "--state",
+        str(state),
+        "--poll-interval",
+        "0.02",
+        "--batch-lines",
+        "50",
+    )
     stderr = StderrLines(proc)
     reader = QueueReader(rabbitmq_url, queue)
     try:
@@ -196,15 +224,24 @@ def test_broker_away_spools_says_so_once_and_delivers_later(
     reader.close()
 
 
-def test_spool_is_bounded_and_the_files_wait(
-    tmp_path: Path, rabbitmq_url: str, queue: str
-) -> None:
+def test_spool_is_bounded_and_the_files_wait(tmp_path: Path, rabbitmq_url: str, queue: str) -> None:
     log = tmp_path / "big.log"
     truth = write_lines(log, 0, 60_000)  # ~2.4 MB
     state = tmp_path / "state"
     bound = 300_000
-    proc = start_ship(str(log), "--amqp", "amqp://guest:guest@127.0.0.1:1/", "--queue", queue,
-                      "--state", str(state), "--spool-bytes", str(bound), "--batch-lines", "500")
+    proc = start_ship(
+        str(log),
+        "--amqp",
+        "amqp://guest:guest@127.0.0.1:1/",
+        "--queue",
+        queue,
+        "--state",
+        str(state),
+        "--spool-bytes",
+        str(bound),
+        "--batch-lines",
+        "500",
+    )
     try:
         spool = state / "spool"
 
@@ -220,8 +257,18 @@ def test_spool_is_bounded_and_the_files_wait(
         if proc.poll() is None:
             proc.kill()
     # back with a broker: the spool and the rest of the file go out; same ids for overlaps
-    done = run_ship(str(log), "--amqp", rabbitmq_url, "--queue", queue, "--state", str(state),
-                    "--batch-lines", "500", "--exit-when-done")
+    done = run_ship(
+        str(log),
+        "--amqp",
+        rabbitmq_url,
+        "--queue",
+        queue,
+        "--state",
+        str(state),
+        "--batch-lines",
+        "500",
+        "--exit-when-done",
+    )
     assert done.returncode == 0, done.stderr
     reader = QueueReader(rabbitmq_url, queue)
     got = reader.wait_lines(60_000)
@@ -230,14 +277,23 @@ def test_spool_is_bounded_and_the_files_wait(
     reader.close()
 
 
-def test_sigkill_then_restart_loses_nothing(
-    tmp_path: Path, rabbitmq_url: str, queue: str
-) -> None:
+def test_sigkill_then_restart_loses_nothing(tmp_path: Path, rabbitmq_url: str, queue: str) -> None:
     log = tmp_path / "app.log"
     truth = write_lines(log, 0, 20_000)
     state = tmp_path / "state"
-    args = (str(log), "--amqp", rabbitmq_url, "--queue", queue, "--state", str(state),
-            "--batch-lines", "100", "--poll-interval", "0.02")
+    args = (
+        str(log),
+        "--amqp",
+        rabbitmq_url,
+        "--queue",
+        queue,
+        "--state",
+        str(state),
+        "--batch-lines",
+        "100",
+        "--poll-interval",
+        "0.02",
+    )
     proc = start_ship(*args)
     reader = QueueReader(rabbitmq_url, queue)
     try:
@@ -263,8 +319,17 @@ def test_sigterm_drains_confirms_and_a_restart_sends_no_duplicate(
     log = tmp_path / "app.log"
     truth = write_lines(log, 0, 30_000)
     state = tmp_path / "state"
-    args = (str(log), "--amqp", rabbitmq_url, "--queue", queue, "--state", str(state),
-            "--batch-lines", "100")
+    args = (
+        str(log),
+        "--amqp",
+        rabbitmq_url,
+        "--queue",
+        queue,
+        "--state",
+        str(state),
+        "--batch-lines",
+        "100",
+    )
     proc = start_ship(*args)
     reader = QueueReader(rabbitmq_url, queue)
     try:

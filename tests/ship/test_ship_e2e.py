@@ -70,16 +70,30 @@ def broker_restart(rabbitmq_url: str) -> Iterator[object]:
 
 
 def _accumulate(url: str, queue: str, store: str) -> subprocess.Popen[str]:
-    cmd = [sys.executable, "-m", "loglane", "accumulate", "--amqp", url, "--queue", queue,
-           "--store", store]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env())
+    cmd = [
+        sys.executable,
+        "-m",
+        "loglane",
+        "accumulate",
+        "--amqp",
+        url,
+        "--queue",
+        queue,
+        "--store",
+        store,
+    ]
+    return subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env()
+    )
 
 
 def _results(store: str) -> dict[str, object]:
     done = subprocess.run(
         [sys.executable, "-m", "loglane", "results", "--store", store, "--json", "--all"],
-        capture_output=True, text=True, timeout=60, env=env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env(),
     )
     if done.returncode != 0:
         return {}
@@ -135,8 +149,19 @@ def test_two_consumers_consumer_kill_and_broker_restart_give_exact_truth(
 
     write(1)
     consumers = [_accumulate(rabbitmq_url, queue, store) for _ in range(2)]
-    shipper = start_ship(*map(str, files), "--amqp", rabbitmq_url, "--queue", queue,
-                         "--state", str(state), "--batch-lines", "200", "--poll-interval", "0.02")
+    shipper = start_ship(
+        *map(str, files),
+        "--amqp",
+        rabbitmq_url,
+        "--queue",
+        queue,
+        "--state",
+        str(state),
+        "--batch-lines",
+        "200",
+        "--poll-interval",
+        "0.02",
+    )
     ship_err = StderrLines(shipper)
     try:
         writer = threading.Thread(target=write, args=(600,))  # at most ~30 s

@@ -211,8 +211,13 @@ def test_batch_end_is_the_same_whatever_the_hint(hint: int) -> None:
     buf = b"".join(b"x" * rng.randrange(0, 12) + b"\n" for _ in range(500)) + b"tail"
     for start in (0, 7, 100):
         start = buf.index(b"\n", start) + 1 if start else 0
-        for lines, cap, eof in [(10, 10_000, False), (1000, 10_000, False), (1000, 10_000, True),
-                                (50, 64, False), (3, 5, True)]:
+        for lines, cap, eof in [
+            (10, 10_000, False),
+            (1000, 10_000, False),
+            (1000, 10_000, True),
+            (50, 64, False),
+            (3, 5, True),
+        ]:
             assert batch_end(buf, start, lines, cap, eof, hint) == _naive_end(
                 buf, start, lines, cap, eof
             ), (start, lines, cap, eof)

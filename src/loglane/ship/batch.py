@@ -49,18 +49,31 @@ class Batch:
     def meta(self) -> dict[str, Any]:
         """Everything but the body, for the spool."""
         return {
-            "source": self.source, "source_id": self.source_id, "offset": self.offset,
-            "length": self.length, "kind": self.kind, "lines": self.lines, "host": self.host,
-            "key": self.key, "gen": self.gen,
+            "source": self.source,
+            "source_id": self.source_id,
+            "offset": self.offset,
+            "length": self.length,
+            "kind": self.kind,
+            "lines": self.lines,
+            "host": self.host,
+            "key": self.key,
+            "gen": self.gen,
         }
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any], body: bytes, spool_seg: int) -> Batch:
         return cls(
-            source=str(meta["source"]), source_id=str(meta["source_id"]),
-            offset=int(meta["offset"]), length=int(meta["length"]), kind=str(meta["kind"]),
-            body=body, lines=int(meta["lines"]), host=str(meta["host"]),
-            key=str(meta.get("key", "")), gen=int(meta.get("gen", 0)), spool_seg=spool_seg,
+            source=str(meta["source"]),
+            source_id=str(meta["source_id"]),
+            offset=int(meta["offset"]),
+            length=int(meta["length"]),
+            kind=str(meta["kind"]),
+            body=body,
+            lines=int(meta["lines"]),
+            host=str(meta["host"]),
+            key=str(meta.get("key", "")),
+            gen=int(meta.get("gen", 0)),
+            spool_seg=spool_seg,
         )
 
 

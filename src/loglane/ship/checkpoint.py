@@ -81,17 +81,27 @@ class FileState:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "path": self.path, "dev": self.dev, "ino": self.ino, "gen": self.gen,
-            "offset": self.offset, "cuts": self.cuts, "fp_len": self.fp_len, "fp_crc": self.fp_crc,
+            "path": self.path,
+            "dev": self.dev,
+            "ino": self.ino,
+            "gen": self.gen,
+            "offset": self.offset,
+            "cuts": self.cuts,
+            "fp_len": self.fp_len,
+            "fp_crc": self.fp_crc,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FileState:
         return cls(
-            path=str(data["path"]), dev=int(data["dev"]), ino=int(data["ino"]),
-            gen=int(data.get("gen", 0)), offset=int(data.get("offset", 0)),
+            path=str(data["path"]),
+            dev=int(data["dev"]),
+            ino=int(data["ino"]),
+            gen=int(data.get("gen", 0)),
+            offset=int(data.get("offset", 0)),
             cuts=[int(c) for c in data.get("cuts", [])],
-            fp_len=int(data.get("fp_len", 0)), fp_crc=int(data.get("fp_crc", 0)),
+            fp_len=int(data.get("fp_len", 0)),
+            fp_crc=int(data.get("fp_crc", 0)),
         )
 
 

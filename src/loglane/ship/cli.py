@@ -50,30 +50,80 @@ def build_parser() -> argparse.ArgumentParser:
         "disk spool while the broker is away.",
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="files to ship")
-    parser.add_argument("--amqp", default=wire.DEFAULT_AMQP_URL, metavar="URL",
-                        help="broker URL (default: %(default)s)")
+    parser.add_argument(
+        "--amqp",
+        default=wire.DEFAULT_AMQP_URL,
+        metavar="URL",
+        help="broker URL (default: %(default)s)",
+    )
     parser.add_argument("--queue", default=wire.DEFAULT_QUEUE, help="queue (default: %(default)s)")
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--lines", dest="whole", action="store_false",
-                      help="follow the files like tail -F, many lines per message (default)")
-    mode.add_argument("--whole-files", dest="whole", action="store_true",
-                      help="send each file as one message, then exit")
-    parser.add_argument("--state", type=Path, default=None, metavar="DIR",
-                        help="checkpoints and spool (default: $XDG_STATE_HOME/loglane/ship)")
-    parser.add_argument("--batch-lines", type=_positive, default=DEFAULT_BATCH_LINES, metavar="N",
-                        help="lines per message (default: %(default)s)")
-    parser.add_argument("--batch-bytes", type=_positive, default=DEFAULT_BATCH_BYTES,
-                        metavar="N", help="at most this many bytes per message")
-    parser.add_argument("--exit-when-done", action="store_true",
-                        help="with --lines: exit once every file is shipped to its end")
-    parser.add_argument("--window", type=_positive, default=DEFAULT_WINDOW, metavar="N",
-                        help="publishes awaiting a confirm at once (default: %(default)s)")
-    parser.add_argument("--spool-bytes", type=_positive, default=DEFAULT_SPOOL_BYTES, metavar="N",
-                        help="disk spool bound while the broker is away (default: 256 MiB)")
-    parser.add_argument("--drain-timeout", type=float, default=10.0, metavar="S",
-                        help="on SIGINT/SIGTERM, wait this long for outstanding confirms")
-    parser.add_argument("--poll-interval", type=float, default=0.1, metavar="S",
-                        help="how often to look for new data at end of file")
+    mode.add_argument(
+        "--lines",
+        dest="whole",
+        action="store_false",
+        help="follow the files like tail -F, many lines per message (default)",
+    )
+    mode.add_argument(
+        "--whole-files",
+        dest="whole",
+        action="store_true",
+        help="send each file as one message, then exit",
+    )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="checkpoints and spool (default: $XDG_STATE_HOME/loglane/ship)",
+    )
+    parser.add_argument(
+        "--batch-lines",
+        type=_positive,
+        default=DEFAULT_BATCH_LINES,
+        metavar="N",
+        help="lines per message (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--batch-bytes",
+        type=_positive,
+        default=DEFAULT_BATCH_BYTES,
+        metavar="N",
+        help="at most this many bytes per message",
+    )
+    parser.add_argument(
+        "--exit-when-done",
+        action="store_true",
+        help="with --lines: exit once every file is shipped to its end",
+    )
+    parser.add_argument(
+        "--window",
+        type=_positive,
+        default=DEFAULT_WINDOW,
+        metavar="N",
+        help="publishes awaiting a confirm at once (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--spool-bytes",
+        type=_positive,
+        default=DEFAULT_SPOOL_BYTES,
+        metavar="N",
+        help="disk spool bound while the broker is away (default: 256 MiB)",
+    )
+    parser.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="on SIGINT/SIGTERM, wait this long for outstanding confirms",
+    )
+    parser.add_argument(
+        "--poll-interval",
+        type=float,
+        default=0.1,
+        metavar="S",
+        help="how often to look for new data at end of file",
+    )
     parser.set_defaults(whole=False)
     return parser
 
@@ -105,11 +155,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 # the broker would close the channel on it (max_message_size), forever
                 return _fail(f"{path}: {size} bytes is too big for one message; use --lines")
     opts = Options(
-        files=list(args.files), url=args.amqp, queue=args.queue,
-        state=args.state or default_state_dir(), host=socket.gethostname(),
-        batch_lines=args.batch_lines, batch_bytes=args.batch_bytes, window=args.window,
-        spool_bytes=args.spool_bytes, memory_bytes=DEFAULT_MEMORY_BYTES,
-        drain_timeout=args.drain_timeout, poll_interval=args.poll_interval,
+        files=list(args.files),
+        url=args.amqp,
+        queue=args.queue,
+        state=args.state or default_state_dir(),
+        host=socket.gethostname(),
+        batch_lines=args.batch_lines,
+        batch_bytes=args.batch_bytes,
+        window=args.window,
+        spool_bytes=args.spool_bytes,
+        memory_bytes=DEFAULT_MEMORY_BYTES,
+        drain_timeout=args.drain_timeout,
+        poll_interval=args.poll_interval,
         exit_when_done=args.exit_when_done,
     )
     try:

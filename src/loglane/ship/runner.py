@@ -60,8 +60,13 @@ class _Run:
         self.spool = Spool(opts.state / "spool", opts.spool_bytes)
         self.outbox = Outbox(self.spool, opts.memory_bytes)
         self.publisher = Publisher(
-            opts.url, opts.queue, self.outbox, window=opts.window, on_confirm=self.confirmed,
-            report=say, spool_hint=str(self.spool.dir),
+            opts.url,
+            opts.queue,
+            self.outbox,
+            window=opts.window,
+            on_confirm=self.confirmed,
+            report=say,
+            spool_hint=str(self.spool.dir),
         )
         self.stopping = asyncio.Event()
         self.space = asyncio.Event()  # set on every confirm: room may have appeared
@@ -132,8 +137,14 @@ class LineShipper(_Run):
     async def produce(self, pub_task: asyncio.Task[None]) -> None:
         opts = self.opts
         followers = [
-            Follower(path, self.checkpoints, opts.host, batch_lines=opts.batch_lines,
-                     batch_bytes=opts.batch_bytes, report=say)
+            Follower(
+                path,
+                self.checkpoints,
+                opts.host,
+                batch_lines=opts.batch_lines,
+                batch_bytes=opts.batch_bytes,
+                report=say,
+            )
             for path in opts.files
         ]
         self.checkpoints.save()
@@ -179,11 +190,7 @@ class LineShipper(_Run):
         return produced
 
     def _all_done(self, followers: list[Follower], held: list[list[Batch]]) -> bool:
-        return (
-            all(f.caught_up for f in followers)
-            and not any(held)
-            and self.publisher.idle
-        )
+        return all(f.caught_up for f in followers) and not any(held) and self.publisher.idle
 
 
 class WholeFileShipper(_Run):
@@ -218,8 +225,15 @@ class WholeFileShipper(_Run):
             return None  # the broker already confirmed exactly this file
         body = utf8_body(data)
         return Batch(
-            source=path, source_id=f"{self.opts.host}:{key}", offset=0, length=len(data),
-            kind=wire.KIND_FILE, body=body, lines=body.count(b"\n"), host=self.opts.host, key=key,
+            source=path,
+            source_id=f"{self.opts.host}:{key}",
+            offset=0,
+            length=len(data),
+            kind=wire.KIND_FILE,
+            body=body,
+            lines=body.count(b"\n"),
+            host=self.opts.host,
+            key=key,
         )
 
     def confirmed(self, batch: Batch) -> None:

@@ -117,8 +117,13 @@ class AmqpSink(Sink):
             self._spool = Spool(own, self.max_spool_bytes)
         self._outbox = Outbox(self._spool, self.memory_bytes)
         self._publisher = Publisher(
-            self.url, self.queue, self._outbox, window=self.window, report=_stderr,
-            name="loglane AmqpSink", spool_hint=str(self.spool_dir or ""),
+            self.url,
+            self.queue,
+            self._outbox,
+            window=self.window,
+            report=_stderr,
+            name="loglane AmqpSink",
+            spool_hint=str(self.spool_dir or ""),
         )
         # The loop exists before its thread runs it, so close() can always reach it.
         self._loop = asyncio.new_event_loop()
@@ -160,8 +165,12 @@ class AmqpSink(Sink):
         batch = Batch(
             source=self._source or f"{self._host}:{os.getpid()}",
             source_id=self._source_id or f"{self._host}:{os.getpid()}:{self._start_ns}",
-            offset=self._offset, length=len(body), kind=wire.KIND_LINES, body=body,
-            lines=body.count(b"\n"), host=self._host,
+            offset=self._offset,
+            length=len(body),
+            kind=wire.KIND_LINES,
+            body=body,
+            lines=body.count(b"\n"),
+            host=self._host,
         )
         self._offset += len(body)
         if not self._outbox.put(batch, spill=True):

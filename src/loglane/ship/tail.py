@@ -35,9 +35,7 @@ DEFAULT_BATCH_BYTES = 1 << 20
 ROTATE_GRACE = 1.0
 
 
-def batch_end(
-    buf: bytes, start: int, lines: int, cap: int, eof: bool, hint: int = 0
-) -> int | None:
+def batch_end(buf: bytes, start: int, lines: int, cap: int, eof: bool, hint: int = 0) -> int | None:
     """Where the batch starting at ``buf[start]`` ends, or None when more data is needed.
 
     At ``eof`` a short batch of whatever complete lines there are is allowed. ``hint`` (bytes
@@ -139,7 +137,7 @@ class FileReader:
                 break
             chunk = os.pread(self.fd, READ_BYTES, self.read_pos)
             if chunk:
-                self._buf = self._buf[self._i:] + chunk
+                self._buf = self._buf[self._i :] + chunk
                 self._buf_off += self._i
                 self._i = 0
                 self.last_data = time.monotonic()
@@ -160,14 +158,21 @@ class FileReader:
         return time.monotonic() - self.last_data >= ROTATE_GRACE
 
     def _batch(self, end: int) -> Batch:
-        raw = self._buf[self._i:end]
+        raw = self._buf[self._i : end]
         body = utf8_body(raw)
         if not body.endswith(b"\n"):
             body += b"\n"
         batch = Batch(
-            source=self.path, source_id=self.source_id, offset=self._buf_off + self._i,
-            length=len(raw), kind=wire.KIND_LINES, body=body, lines=body.count(b"\n"),
-            host=self.host, key=self.state.key, gen=self.state.gen,
+            source=self.path,
+            source_id=self.source_id,
+            offset=self._buf_off + self._i,
+            length=len(raw),
+            kind=wire.KIND_LINES,
+            body=body,
+            lines=body.count(b"\n"),
+            host=self.host,
+            key=self.state.key,
+            gen=self.state.gen,
         )
         self._i = end
         if batch.lines:
