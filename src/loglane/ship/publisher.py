@@ -6,6 +6,11 @@ counts as delivered only when the broker acks it; then ``on_confirm`` runs (the 
 checkpoint). When the connection dies, every batch still in flight goes back to the outbox and
 is published again after reconnecting: at least once, and a re-sent batch has the same id.
 
+No timeout on a confirm by default: a broker under a memory or disk alarm blocks publishers
+(aiormq then holds every frame until Connection.Unblocked), and waiting is the right answer;
+giving up and re-publishing would only repeat the same messages. A dead TCP peer is found by
+AMQP heartbeats instead, which close the connection and send the window back to the outbox.
+
 The broker away is not an error to the caller: we say so once on stderr, retry with back-off
 (0.1 s doubling to 5 s) and say so once again when it is back. Only on the *first* connection
 are refused credentials, an unknown vhost or a queue declared with other arguments fatal, since
@@ -87,7 +92,7 @@ class Publisher:
         report: Callable[[str], None] = print,
         name: str = "loglane ship",
         spool_hint: str = "",
-        confirm_timeout: float = 60.0,
+        confirm_timeout: float | None = None,
     ) -> None:
         check_url(url)
         self.url = url
