@@ -230,3 +230,29 @@ def test_a_forked_child_logs_through_get_logger(tmp_path: Path) -> None:
     lines = sorted(next(tmp_path.glob("app-*.log")).read_text().splitlines())
     assert lines == ["INFO child.new: from the child", "INFO parent: after fork",
                      "INFO parent: before fork"]
+
+
+def test_new_loggers_from_a_signal_handler_during_configure() -> None:
+    import signal
+
+    sink, lines = mem()
+    count = iter(range(1_000_000))
+
+    def on_alarm(signum: int, frame: object) -> None:
+        k = next(count)
+        loglane.get_logger(f"signal.{k}").info("from the handler %d", k)
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, 0.0005, 0.0005)
+    try:
+        for i in range(40):
+            loglane.configure(format="{message}", sinks=[sink])
+            loglane.get_logger(f"main.{i}").info("main %d", i)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        signal.signal(signal.SIGALRM, previous)
+    loglane.get_logger().flush()
+    handled = next(count)
+    assert sorted(ln for ln in lines if ln.startswith("main")) == sorted(
+        f"main {i}" for i in range(40))
+    assert len([ln for ln in lines if ln.startswith("from the handler")]) == handled

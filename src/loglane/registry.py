@@ -222,12 +222,19 @@ class Registry:
         # Two locks: _lock serialises (re)configuration, which waits for the writer thread;
         # _make_lock only guards making a logger, so a sink that logs from the writer thread
         # (through stdlib, say) never waits for a configure() that is waiting for that writer.
+        # Both reentrant: a signal handler may ask for a new logger while its thread holds one.
         self._lock = threading.RLock()
-        self._make_lock = threading.Lock()
+        self._make_lock = threading.RLock()
         self._loggers: dict[str, Logger] = {}
         self._plan: Plan | None = None
-        self._channel: Channel | None = None
-        self._format: _SwitchFormatter | None = None
+        # The channel exists from the start (cheap, no thread); it is handed to the writer on
+        # first use. So a logger can always be made, even from a signal handler that interrupts
+        # that first use, and its records wait in the queue until the writer takes it.
+        self._format = _SwitchFormatter(TextFormatter())
+        self._channel = Channel("loglane", [], self._format, queue_size=DEFAULT_QUEUE_SIZE,
+                                overflow="drop", block_timeout=10.0)
+        self._started = False
+        self._starting = False
         self._lives: dict[int, _Life] = {}  # id(inner sink) -> its life, for the current plan
         self.on_apply: list[Any] = []  # callbacks after each swap (capture_stdlib's level)
 
@@ -237,29 +244,29 @@ class Registry:
         found = self._loggers.get(name)
         if found is not None:
             return found
-        ch = self._channel
-        if ch is None:
+        if not self._started:
             with self._lock:
-                ch = self._ensure()
+                self._ensure()
         with self._make_lock:
             found = self._loggers.get(name)
             if found is None:
-                assert self._plan is not None
-                found = Logger._shared(name, ch, self._plan.threshold(name), self)
+                plan = self._plan  # None only while a first use is interrupted (signal)
+                level = plan.threshold(name) if plan is not None else INFO
+                found = Logger._shared(name, self._channel, level, self)
                 self._loggers[name] = found
             return found
 
     def _after_fork_in_child(self) -> None:
         # A thread of the parent may have held a lock at fork(); it does not exist here.
         self._lock = threading.RLock()
-        self._make_lock = threading.Lock()
+        self._make_lock = threading.RLock()
 
     @property
     def plan(self) -> Plan:
         with self._lock:
             self._ensure()
-            assert self._plan is not None
-            return self._plan
+            plan = self._plan
+            return plan if plan is not None else default_plan()
 
     def lowest_level(self) -> int:
         """The lowest level any logger name can pass (for the stdlib root logger's level)."""
@@ -268,21 +275,26 @@ class Registry:
 
     # -- (re)configuration ----------------------------------------------------------------
 
-    def _ensure(self) -> Channel:
-        if self._channel is None:
+    def _ensure(self) -> None:
+        """First use: hand the channel to the writer and install the plan (default or given).
+        Re-entered from a signal handler during that, it returns: the outer call finishes."""
+        if self._started or self._starting:
+            return
+        self._starting = True
+        try:
             plan = self._plan if self._plan is not None else default_plan()
-            self._plan = plan  # before the channel: get() on another thread reads it then
-            self._format = _SwitchFormatter(plan.formatter)
-            ch = Channel("loglane", [], self._format, queue_size=plan.queue_size,
-                         overflow=plan.overflow, block_timeout=plan.block_timeout)
-            get_writer().add(ch)
-            self._channel = ch
+            self._plan = plan
+            # Sinks first, then the writer takes the channel: records queued before (by a
+            # signal handler, say) go to this plan's sinks rather than to none.
             self._swap(plan)
-        return self._channel
+            get_writer().add(self._channel)
+            self._started = True
+        finally:
+            self._starting = False
 
     def apply(self, plan: Plan) -> None:
         with self._lock:
-            if self._channel is None:
+            if not self._started:
                 self._plan = plan
                 self._ensure()
             else:
@@ -292,7 +304,6 @@ class Registry:
 
     def _swap(self, plan: Plan) -> None:
         ch = self._channel
-        assert ch is not None and self._format is not None
         lives: dict[int, _Life] = {}
         states = []
         for i, sink in enumerate(plan.sinks):
@@ -319,13 +330,13 @@ class Registry:
         self._lives = lives
         with self._make_lock:  # a logger made from here on sees the new plan
             self._plan = plan
-            for name, lg in self._loggers.items():
+            for name, lg in list(self._loggers.items()):  # (a signal handler may add one)
                 lg._max = plan.queue_size
                 lg._level = plan.threshold(name)
 
     def _set_limits(self, size: int) -> None:
         with self._make_lock:
-            for lg in self._loggers.values():
+            for lg in list(self._loggers.values()):
                 lg._max = size
 
     # -- Logger's hooks ---------------------------------------------------------------------
@@ -360,7 +371,7 @@ class Registry:
     def shutdown(self) -> None:
         """Drain, then close every configured sink; loggers stay, silent until configure()."""
         with self._lock:
-            if self._channel is None:
+            if not self._started:
                 return
             plan = self.plan
             self.apply(_replace(plan, sinks=(), routes={"": Route(plan.routes[""].level, ())}))
@@ -370,7 +381,7 @@ class Registry:
         with self._lock:
             self.shutdown()
             self._plan = None
-            if self._channel is not None:
+            if self._started:
                 self._swap(default_plan())
 
 
