@@ -118,6 +118,7 @@ class Consumer:
         self.clock = clock
         self.stats = ConsumerStats()
         self._stopping = False
+        self._declared = False  # the queue was declared once: later refusals are transient
         self._params = check_url(options.url)
         # shown by `rabbitmqctl list_connections client_properties` and the management UI
         self._params.client_properties = {
@@ -140,7 +141,14 @@ class Consumer:
                 if self._consume(conn):
                     return
             except pe.AMQPError as exc:  # connection or channel lost, a dead letter nacked...
-                if isinstance(exc, pe.ChannelClosedByBroker) and exc.reply_code in (403, 404, 406):
+                refused = isinstance(exc, pe.ChannelClosedByBroker) and exc.reply_code in (
+                    403,
+                    404,
+                    406,
+                )
+                # only at start-up: after a broker restart a quorum queue may briefly answer
+                # 404 (no leader yet), which must not end a consumer that was working
+                if refused and not self._declared:
                     raise AmqpSetupError(f"RabbitMQ refused the queue: {_reason(exc)}") from None
                 why = _reason(exc)
             if self.stats.reconnects == 0:  # once: a flapping broker must not flood stderr
@@ -162,6 +170,7 @@ class Consumer:
         """Consume on ``conn``; True when finished (stopped or idle)."""
         channel = conn.channel()
         declare(channel, self.opts.queue)
+        self._declared = True
         channel.basic_qos(prefetch_count=self.opts.prefetch)
         dead = conn.channel()
         dead.confirm_delivery()
