@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from itertools import pairwise
 from pathlib import Path
@@ -115,3 +116,31 @@ def test_without_spool_overflow_is_dropped_counted_and_reported(
 def test_bad_url_raises_at_construction() -> None:
     with pytest.raises(ValueError, match="bad AMQP URL"):
         AmqpSink("localhost:5672")
+
+
+def test_forked_child_ships_as_a_source_of_its_own(rabbitmq_url: str, queue: str) -> None:
+    sink = AmqpSink(rabbitmq_url, queue)
+    log = loglane.Logger("forky", None, sinks=[sink], stdout_level=None, stderr_level=None)
+    log.info("parent before fork")
+    reader = QueueReader(rabbitmq_url, queue)
+    reader.wait_lines(1)  # the sink has started: the child inherits a running sink
+    pid = os.fork()
+    if pid == 0:  # the child: log, drain, and leave without running pytest's teardown
+        code = 1
+        try:
+            for i in range(100):
+                log.info("child %d", i)
+            log.close()
+            code = 0
+        finally:
+            os._exit(code)
+    for i in range(100):
+        log.info("parent %d", i)
+    _, status = os.waitpid(pid, 0)
+    log.close()
+    assert os.waitstatus_to_exitcode(status) == 0
+    got = reader.wait_lines(201)
+    sources = {h[wire.HEADER_SOURCE] for h in got.headers.values()}
+    assert any(s.endswith(f":{pid}:forky") for s in sources) and len(sources) == 2
+    assert got.lines == 201 and got.duplicates == 0
+    reader.close()
