@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pika
+import pika.exceptions
 
 from loglane import wire
 
@@ -106,18 +107,31 @@ class QueueReader:
     """Drains a queue with basic_get (acking), remembering every message by id."""
 
     def __init__(self, url: str, queue: str) -> None:
+        self.url = url
         self.queue = queue
-        self.conn = pika.BlockingConnection(pika.URLParameters(url))
+        self.got = Received()
+        self._open()
+
+    def _open(self) -> None:
+        self.conn = pika.BlockingConnection(pika.URLParameters(self.url))
         self.ch = self.conn.channel()
         # the same declaration as the shipper's, so reading may start before it runs
-        self.ch.queue_declare(queue, durable=True, arguments=dict(wire.QUEUE_ARGUMENTS))
-        self.got = Received()
+        self.ch.queue_declare(self.queue, durable=True, arguments=dict(wire.QUEUE_ARGUMENTS))
 
     def drain(self) -> Received:
+        try:
+            self._drain()
+        except pika.exceptions.AMQPError:
+            # a quorum queue declared a moment ago can answer "noproc" once: open again
+            self.close()
+            self._open()
+        return self.got
+
+    def _drain(self) -> None:
         while True:
             method, props, body = self.ch.basic_get(self.queue, auto_ack=True)
             if method is None:
-                return self.got
+                return
             self.got.messages += 1
             if props.message_id in self.got.bodies:
                 self.got.duplicates += 1
