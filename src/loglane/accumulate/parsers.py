@@ -137,7 +137,15 @@ def parse_text(text: str, *, whole: bool, source: str = "", base_offset: int = 0
         _parse_junit(text, parsed)
         return parsed
     taken = set()  # starts of lines that were go/TAP/pytest outcomes
-    for start in _candidate_lines(text):
+    has_forms = text.startswith(("ok ", "not ok ")) or any(m in text for m in _FORM_MARKERS)
+    if has_forms and _EVENTS.search(text) is None:
+        # no `Test:`/`Result:` line to keep apart from them: no positions needed, and a
+        # pytest or go log (nearly every line an outcome) is classified line by line in bulk
+        for line in text.split("\n"):
+            if "::" in line or "--- " in line or line.startswith(("ok ", "not ok ")):
+                _classify(line.rstrip("\r"), parsed)
+        return parsed
+    for start in _candidate_lines(text) if has_forms else ():
         end = text.find("\n", start)
         if _classify(text[start : end if end >= 0 else len(text)].rstrip("\r"), parsed):
             taken.add(start)
