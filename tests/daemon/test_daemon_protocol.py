@@ -125,3 +125,21 @@ def test_notify_addresses() -> None:
     assert address("@abstract/x") == b"\0abstract/x"
     assert address("") is None
     assert address("vsock:2:1") is None
+
+
+def test_ack_marker_opt_in() -> None:
+    marked = protocol.open_message(b"/a.log", acks=True)
+    assert marked == protocol.ACK_MARKER + b"/a.log\0"
+    assert protocol.parse_open(marked + b"x\n") == protocol.Opened(b"/a.log", b"x\n", True)
+    assert protocol.parse_open(b"/a.log\0") == protocol.Opened(b"/a.log", b"", False)
+    assert protocol.parse_open(protocol.ACK_MARKER + b"rel\0") == protocol.Refused(
+        protocol.ERR_NOT_ABSOLUTE
+    )
+
+
+def test_ack_messages() -> None:
+    assert protocol.ack_message(0) == b"ACK 0\0"
+    assert protocol.parse_ack(protocol.ack_message(123456)[:-1]) == 123456
+    assert protocol.parse_ack(b"ACK") is None
+    assert protocol.parse_ack(b"ACK -1") is None
+    assert protocol.parse_ack(b"OK") is None

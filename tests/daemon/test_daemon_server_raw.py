@@ -264,3 +264,18 @@ def test_random_splits_and_interleavings_keep_lines_whole(
         assert m is not None, f"torn line {line[:40]!r}"
         seen.setdefault(m.group(1), []).append(int(m.group(2)))
     assert seen == {b"c0": list(range(300)), b"c1": list(range(300)), b"c2": list(range(300))}
+
+
+def test_acknowledgements_on_request(daemon: Daemon, short_dir: Path) -> None:
+    from loglane.daemon import protocol
+
+    target = short_dir / "ack.log"
+    s = raw_client(daemon.socket)
+    s.sendall(protocol.ACK_MARKER + str(target).encode() + b"\0one\ntw")
+    assert read_messages(s, 2) == [b"OK", b"ACK 4"]  # "tw" is not a whole line yet
+    s.sendall(b"o\n")
+    assert read_messages(s) == [b"ACK 8"]
+    s.sendall(b"end")
+    s.shutdown(socket.SHUT_WR)
+    assert read_until_eof(s) == b"ACK 11\0BYE\0"
+    assert target.read_bytes() == b"one\ntwo\nend"

@@ -197,3 +197,18 @@ def test_nowhere_to_write_keeps_a_bounded_buffer(
     err = capfd.readouterr().err
     assert err.count("dropping the oldest lines") == 1
     assert err.count("refused") == 1
+
+
+def test_kill_9_loses_nothing_the_daemon_had_not_written(daemon: Daemon, short_dir: Path) -> None:
+    base = short_dir / "k9.log"
+    sink = DaemonSink(base, socket=daemon.socket, fallback_after=30)
+    write(sink, *records(100, 0))
+    wait_for(lambda: today(base).exists() and len(numbers(today(base))) == 100)
+    assert daemon.proc is not None
+    daemon.proc.send_signal(19)  # SIGSTOP: the next lines sit unread in its socket
+    write(sink, *records(100, 100))
+    daemon.kill()
+    daemon.start()
+    write(sink, *records(100, 200))
+    sink.close()
+    assert numbers(today(base)) == list(range(300))

@@ -45,7 +45,7 @@ def _connect(sock: socket.socket, socket_path: str, timeout: float) -> None:
 
 
 def connect(
-    socket_path: str, path: bytes, timeout: float
+    socket_path: str, path: bytes, timeout: float, *, acks: bool = False
 ) -> tuple[socket.socket, protocol.Replies, list[bytes]]:
     """Connect, send the path and wait for ``OK``; returns a non-blocking socket, the reply
     reader, and any messages that came after ``OK``.
@@ -53,7 +53,7 @@ def connect(
     Raises OpenRefused for the daemon's error, OSError when there is no answering daemon
     (or it is stopping), ValueError for a path that cannot be sent.
     """
-    message = protocol.open_message(path)
+    message = protocol.open_message(path, acks=acks)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     try:
         sock.settimeout(timeout)

@@ -21,7 +21,9 @@ _FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK
 
 
 class Writer(Protocol):
-    """What a file needs from a client: a way to tell it its data could not be written."""
+    """What a file tells a client: how much of its data was written, or why it was not."""
+
+    def wrote(self, size: int) -> None: ...
 
     def write_failed(self, exc: OSError) -> None: ...
 
@@ -66,20 +68,26 @@ class OpenFile:
         done = 0
         try:
             done = _write_all(self.fd, data, 0)
-            return
         except OSError:
             pass
+        else:
+            for chunk, owner in zip(chunks, owners, strict=True):
+                owner.wrote(len(chunk))
+            return
         # Find the chunk the failure happened in and retry from there, chunk by chunk.
         start = 0
         for chunk, owner in zip(chunks, owners, strict=True):
             end = start + len(chunk)
             if end <= done:
+                owner.wrote(len(chunk))
                 start = end
                 continue
             try:
                 _write_all(self.fd, chunk, max(0, done - start))
             except OSError as exc:
                 owner.write_failed(exc)
+            else:
+                owner.wrote(len(chunk))
             start = end
 
     def is_rotated(self) -> bool:

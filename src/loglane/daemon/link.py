@@ -67,6 +67,12 @@ class Link:
         self._poll: select.poll | None = None
         self._replies = protocol.Replies()
         self._tail = b""  # bytes sent on this connection after its last newline
+        # Acknowledgements (loglane's extension; off against an offlog server): bytes sent on
+        # this connection and not yet confirmed written, and the count confirmed so far.
+        self._ask_acks = True
+        self._acks = False
+        self._unacked = bytearray()
+        self._acked = 0
         self._rotated = False
         self._down_since: float | None = None
         self._next_attempt = 0.0
@@ -146,7 +152,17 @@ class Link:
         self._backoff = min(self._backoff * 2, _BACKOFF_MAX)
 
     def _open_connection(self) -> None:
-        sock, replies, extra = connect(self.socket_path, self.path, self.timeout)
+        try:
+            sock, replies, extra = connect(
+                self.socket_path, self.path, self.timeout, acks=self._ask_acks
+            )
+        except OpenRefused:
+            if not self._ask_acks:
+                raise
+            # Perhaps an offlog server, which cannot open the marked path: try plainly.
+            sock, replies, extra = connect(self.socket_path, self.path, self.timeout)
+            self._ask_acks = False
+        self._acks = self._ask_acks
         self.sock = sock
         self._poll = select.poll()
         self._poll.register(sock, select.POLLIN)
@@ -203,6 +219,8 @@ class Link:
     def _note_sent(self, sent: int) -> None:
         if not sent:
             return
+        if self._acks:
+            self._unacked += self.pending[:sent]
         cut = self.pending.rfind(b"\n", 0, sent)
         if cut < 0:
             self._tail += bytes(self.pending[:sent])
@@ -234,6 +252,8 @@ class Link:
             self._lost()
             return
         for message in self._replies.feed(data):
+            if self.sock is None:  # an earlier message ended the connection
+                break
             self._message(message)
 
     def _message(self, message: bytes) -> None:
@@ -241,8 +261,17 @@ class Link:
             self._rotated = True
         elif message in (protocol.OK[:-1], protocol.BYE[:-1]):
             pass
-        else:
+        elif not self._acked_to(message):
             self._lost(first=message)
+
+    def _acked_to(self, message: bytes) -> bool:
+        """Apply an ``ACK`` message; False if it is not one."""
+        written = protocol.parse_ack(message)
+        if written is None:
+            return False
+        del self._unacked[: written - self._acked]
+        self._acked = written
+        return True
 
     def _lost(self, first: bytes | None = None) -> None:
         """The connection ended (send failed, EOF, or the server's error): find out why."""
@@ -251,7 +280,7 @@ class Link:
         if sock is not None:
             deadline = self.clock() + self.timeout
             # A stopping server answers once it has written what we sent; wait for that.
-            while not messages or messages[-1] in (protocol.ROTATED[:-1], protocol.OK[:-1]):
+            while not messages or _informational(messages[-1]):
                 remaining = deadline - self.clock()
                 if remaining <= 0 or not select.select([sock], [], [], remaining)[0]:
                     break
@@ -262,11 +291,18 @@ class Link:
                 if not data:
                     break
                 messages += self._replies.feed(data)
+        for message in messages:
+            self._acked_to(message)
         tail = self._tail
+        unacked = bytes(self._unacked) if self._acks else None
         self._drop_connection()
         now = self.clock()
         self._went_down(now)
-        errors = [m for m in messages if m not in (protocol.ROTATED[:-1], protocol.OK[:-1])]
+        if unacked:
+            # The daemon confirmed everything before these bytes and nothing after: send
+            # them again, whatever ended the connection (stop, crash, write error).
+            self.pending[:0] = unacked
+        errors = [m for m in messages if not _informational(m)]
         unwritten = protocol.parse_shutdown(errors[0]) if errors else None
         if unwritten is None:
             # A crash or a failing file: do not reconnect at once, and keep backing off
@@ -278,14 +314,19 @@ class Link:
                     "failed", f"the daemon at {self.socket_path} failed {self.name!r}: {text}"
                 )
             else:
+                consequence = (
+                    f"resending the {len(unacked)} bytes it had not confirmed"
+                    if unacked is not None
+                    else "what it had not read yet may be lost"
+                )
                 self._report(
                     "lost",
                     f"connection to the daemon at {self.socket_path} for {self.name!r} was "
-                    "lost without an answer; what it had not read yet may be lost",
+                    f"lost without an answer; {consequence}",
                 )
             return
         self._next_attempt = now  # a restarting daemon is usually back at once
-        if unwritten:
+        if unwritten and unacked is None:
             # The server kept back the unfinished line we had started; send it again whole.
             self.pending[:0] = tail[-unwritten:]
 
@@ -303,6 +344,8 @@ class Link:
         self.sock = None
         self._poll = None
         self._tail = b""
+        del self._unacked[:]
+        self._acked = 0
 
     def _reconnect_rotated(self) -> None:
         # The file was renamed or deleted: finish this connection cleanly, then reopen the path.
@@ -409,6 +452,11 @@ class Link:
                 if message == protocol.BYE[:-1]:
                     self._drop_connection()
                     return True
-                if message not in (protocol.OK[:-1], protocol.ROTATED[:-1]):
+                if not (self._acked_to(message) or _informational(message)):
                     self._lost(first=message)
                     return False
+
+
+def _informational(message: bytes) -> bool:
+    """OK, ROTATED and ACK do not end a connection; anything else but BYE is an error."""
+    return message in (protocol.OK[:-1], protocol.ROTATED[:-1]) or message.startswith(b"ACK ")

@@ -73,12 +73,21 @@ def parse_shutdown(message: bytes) -> int | None:
 # ---- server side: the opening message ---------------------------------------------------------
 
 
+#: loglane's opt-in for acknowledgements: a path prefix no real file can have (an offlog
+#: server answers FileNotFoundError, and a loglane client then opens without acks)
+ACK_MARKER = b"/\x01loglane-ack\x01"
+
+
 @dataclass(frozen=True, slots=True)
 class Opened:
-    """A complete, absolute path arrived; ``rest`` is data that followed it in the same read."""
+    """A complete, absolute path arrived; ``rest`` is data that followed it in the same read.
+
+    ``acks``: the client asked (with ACK_MARKER) to be told how much of its data is written.
+    """
 
     path: bytes
     rest: bytes
+    acks: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +103,24 @@ def parse_open(buffer: bytes) -> Opened | Refused | None:
     if end < 0:
         return Refused(ERR_PATH_TOO_LONG) if len(buffer) > PATH_MAX else None
     path = buffer[:end]
+    acks = path.startswith(ACK_MARKER)
+    if acks:
+        path = path[len(ACK_MARKER) :]
     if not path.startswith(b"/"):
         return Refused(ERR_NOT_ABSOLUTE)
-    return Opened(path, buffer[end + 1 :])
+    return Opened(path, buffer[end + 1 :], acks)
+
+
+def ack_message(written: int) -> bytes:
+    """``ACK <n>`` NUL: the first n bytes this client sent after its path are in the file."""
+    return b"ACK %d\0" % written
+
+
+def parse_ack(message: bytes) -> int | None:
+    """The byte count of an ``ACK`` message (without NUL), or None if it is not one."""
+    if message.startswith(b"ACK ") and message[4:].isdigit():
+        return int(message[4:])
+    return None
 
 
 # ---- server side: cutting data at line ends ---------------------------------------------------
@@ -158,12 +182,12 @@ def exception_for(message: bytes) -> Exception:
     return OSError(text)
 
 
-def open_message(path: bytes) -> bytes:
+def open_message(path: bytes, *, acks: bool = False) -> bytes:
     """The opening message for an absolute path; ValueError for a path that cannot be sent."""
     if b"\0" in path:
         raise ValueError("embedded null byte in path")
     if not path.startswith(b"/"):
         raise ValueError(f"not an absolute path: {path!r}")
-    if len(path) > PATH_MAX:
+    if len(path) + len(ACK_MARKER) > PATH_MAX:
         raise ValueError("path longer than PATH_MAX")
-    return path + NUL
+    return (ACK_MARKER + path if acks else path) + NUL

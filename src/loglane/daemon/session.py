@@ -38,6 +38,8 @@ class Session(asyncio.Protocol):
         self.partial = b""  # an unfinished line, kept until its newline or the client's close
         self.closed = False
         self.draining = False  # the server is stopping; our read side is shut
+        self.acks = False  # the client asked for ACK messages (loglane's extension)
+        self.written = 0  # bytes of this client's data written so far
         self.name = ""
 
     # ---- asyncio callbacks --------------------------------------------------------------
@@ -95,6 +97,11 @@ class Session(asyncio.Protocol):
 
     # ---- called by the server -----------------------------------------------------------
 
+    def wrote(self, size: int) -> None:
+        self.written += size
+        if self.acks:
+            self._send(protocol.ack_message(self.written))
+
     def write_failed(self, exc: OSError) -> None:
         """Our data could not be written: tell this client why and hang up (others go on)."""
         if self.closed:
@@ -141,7 +148,8 @@ class Session(asyncio.Protocol):
             self._send(protocol.error_message(exc))
             self._finish()
             return
-        log.debug("client %d: opened %r", self.id, self.name)
+        log.debug("client %d: opened %r%s", self.id, self.name, " (acks)" if parsed.acks else "")
+        self.acks = parsed.acks
         self._send(protocol.OK)
         if parsed.rest:
             self.data_received(parsed.rest)
