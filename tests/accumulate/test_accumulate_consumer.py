@@ -307,7 +307,8 @@ def test_whole_file_messages_including_junit(rabbitmq_url: str, queue: str, tmp_
 @pytest.mark.parametrize(
     ("url", "expect"),
     [
-        ("http://127.0.0.1:5672/", "bad AMQP URL"),
+        ("http://guest:s3cret@127.0.0.1:5672/", "bad AMQP URL 'http://guest:***@127"),
+        ("amqp://guest:s3cret@[::1/", "bad AMQP URL"),
         ("amqp://", "bad AMQP URL"),
         ("amqp://guest:wrong@127.0.0.1:5672/%2F", "refused the credentials"),
         ("amqp://guest:guest@127.0.0.1:1/%2F", "cannot connect to RabbitMQ at 127.0.0.1:1"),
@@ -320,6 +321,7 @@ def test_setup_errors_are_one_line_exit_2(
     rc, err = finish(proc)
     assert rc == 2
     assert expect in err and len(err.strip().splitlines()) == 1, err
+    assert "s3cret" not in err
 
 
 def _close_connections_of(queue: str) -> int:

@@ -10,6 +10,7 @@ publisher confirm) before the ack that covers it, so it is neither lost nor bloc
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -51,17 +52,27 @@ def check_url(url: str) -> Any:
     """pika's parameters for ``url``, or AmqpSetupError with a one-line reason."""
     import pika
 
-    parts = urlsplit(url)
-    if parts.scheme not in ("amqp", "amqps") or not parts.hostname:
-        raise AmqpSetupError(f"bad AMQP URL {url!r}: expected amqp://user:pass@host:port/vhost")
+    shown = redact(url)
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("amqp", "amqps") and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise AmqpSetupError(f"bad AMQP URL {shown!r}: expected amqp://user:pass@host:port/vhost")
     try:
         params = pika.URLParameters(url)
     except Exception as exc:
-        raise AmqpSetupError(f"bad AMQP URL {url!r}: {exc}") from None
+        raise AmqpSetupError(f"bad AMQP URL {shown!r}: {exc}") from None
     params.connection_attempts = 1
     params.socket_timeout = 5
     params.blocked_connection_timeout = 300
     return params
+
+
+def redact(url: str) -> str:
+    """``url`` without its password, for messages that end up in logs."""
+    return re.sub(r"(://[^:@/]*:)[^@/]*@", r"\1***@", url)
 
 
 def connect(params: Any) -> Any:
