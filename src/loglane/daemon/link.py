@@ -9,13 +9,15 @@ What is never lost, and why (the acknowledgement reasoning, also in docs/daemon.
   refused (EPIPE, reset) stay pending and go to the next connection.
 * The server answers ``OK`` before writing any data, and we send data only after ``OK``: a
   connection that ends without ``OK`` wrote nothing, so all its data is still pending.
-* A stopping server shuts its read side, so our later sends fail (and stay pending) while it
-  reads and writes everything already queued to it; it then says how many bytes of an
-  unfinished line it kept back, and we resend exactly those. Restarting the daemon therefore
-  loses nothing and duplicates nothing.
-* Only a daemon that dies without answering (kill -9, crash) can lose what was in its socket
-  buffer (at most the socket's buffer size). Nothing is resent then: the daemon usually
-  read it already, and a duplicate would be as wrong as a loss.
+* With a loglane server we ask for acknowledgements (``protocol.ACK_MARKER``): after each
+  write the server says how many of our bytes are in the file. Sent bytes are kept in
+  ``_unacked`` until then, and whatever ends the connection (a stop, a crash, a write
+  error), the unacknowledged bytes go again to the next connection. Only bytes written in
+  the instant between the server's write and its ACK can be written twice.
+* Against an offlog server (no acks) a stopping server still loses nothing: it shuts its
+  read side, so our later sends fail (and stay pending) while it writes everything queued
+  to it; loglane's server then says how many bytes of an unfinished line it kept back, and
+  we resend exactly those. Only a crash can lose what sat unread in its socket buffer.
 """
 
 from __future__ import annotations
@@ -132,7 +134,9 @@ class Link:
             if self.fd is not None:
                 os.close(self.fd)
                 self.fd = None
-                self.say(f"daemon at {self.socket_path} is back; {self.name!r} goes through it")
+                self._report(
+                    "back", f"daemon at {self.socket_path} is back; {self.name!r} goes through it"
+                )
             self._down_since = None
             if now >= self._failing_until:
                 self._backoff = _BACKOFF_FIRST
@@ -384,9 +388,11 @@ class Link:
             self._bound()
             raise
         reason = self.last_error or "unreachable"
-        self.say(
+        # Once per episode, and at most once per interval when the daemon flaps.
+        self._report(
+            "fallback",
             f"daemon at {self.socket_path} unavailable for {down_for:.1f} s ({reason}); "
-            f"appending to {self.name!r} directly until it is back"
+            f"appending to {self.name!r} directly until it is back",
         )
 
     def _bound(self) -> None:
