@@ -5,7 +5,8 @@
 Measures, in one run so the numbers compare (all with publisher confirms, durable quorum
 queue, persistent messages, consumer acks):
 
-* ``loglane ship --exit-when-done`` alone (no consumer): file -> broker, confirmed;
+* ``loglane ship --exit-when-done`` alone (no consumer): file -> broker, confirmed, against
+  the plain aio-pika publisher alone;
 * end to end, ``loglane ship`` -> 1 and 2 ``loglane accumulate`` (SQLite store): from spawning
   the shipper (consumers already connected and idle) until the store has counted every line;
 * the baseline: a plain aio-pika publisher (window of 64 publishes awaiting confirms) and 1 or
@@ -235,6 +236,19 @@ def _consume(queue: str, counter: Any, stop: Any) -> None:
     conn.close()
 
 
+def run_baseline_publish(path: Path, per_message: int) -> float:
+    """The plain publisher alone, as a process of its own (as ``loglane ship alone`` is)."""
+    queue = fresh_queue()
+    t0 = time.monotonic()
+    subprocess.run(
+        [sys.executable, __file__, "--publish-only", str(path), queue, str(per_message)],
+        check=True,
+    )
+    wall = time.monotonic() - t0
+    drop_queue(queue)
+    return wall
+
+
 def run_baseline(path: Path, lines: int, per_message: int, consumers: int) -> float:
     queue = fresh_queue()
     ctx = mp.get_context("spawn")
@@ -297,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
             name = f"loglane ship -> {consumers} x loglane accumulate"
             rows.append((name, median_rate(n, times)))
         for per in sorted({100, b}):
+            times = [run_baseline_publish(path, per) for _ in r]
+            rows.append((f"baseline aio-pika alone ({per} lines/msg)", median_rate(n, times)))
             for consumers in (1, 2):
                 times = [run_baseline(path, n, per, consumers) for _ in r]
                 rows.append(
