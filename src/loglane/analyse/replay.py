@@ -12,7 +12,7 @@ import multiprocessing
 import os
 from collections import deque
 from collections.abc import Iterator
-from multiprocessing.pool import AsyncResult
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import BinaryIO
 
 from .accesslog import LogFormat
@@ -51,8 +51,9 @@ def blocks_of_stream(
         yield agg.aggregate(chunk)
 
 
-def split_ranges(size: int, block: int = BLOCK_BYTES) -> list[tuple[int, int]]:
-    return [(start, min(start + block, size)) for start in range(0, size, block)]
+def split_ranges(size: int, block: int | None = None) -> list[tuple[int, int]]:
+    step = block or BLOCK_BYTES
+    return [(start, min(start + step, size)) for start in range(0, size, step)]
 
 
 def read_range(f: BinaryIO, start: int, end: int) -> bytes:
@@ -93,19 +94,36 @@ def blocks_of_file(
     jobs: int | None = None,
 ) -> Iterator[Block]:
     """Blocks of a file in order; in parallel when it is large and more than one job is
-    allowed (`jobs` defaults to the number of CPUs)."""
+    allowed (`jobs` defaults to the number of CPUs). Serial and parallel runs cut the file
+    into the same byte ranges, so they produce identical blocks and identical output."""
     jobs = jobs or os.cpu_count() or 1
     size = os.path.getsize(path) if os.path.isfile(path) else 0
-    if jobs < 2 or size < PARALLEL_MIN_BYTES:
+    if size == 0:  # a FIFO, a device, or empty: read it as a stream
         with open(path, "rb") as f:
             yield from blocks_of_stream(f, fmt, interval, keep_unparsed)
         return
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(jobs, _init_worker, (path, fmt, interval, keep_unparsed)) as pool:
-        pending: deque[AsyncResult[Block]] = deque()
-        for span in split_ranges(size):
-            pending.append(pool.apply_async(_work, (span,)))
-            if len(pending) >= 2 * jobs:  # bounded: never more than this many blocks in memory
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+    spans = split_ranges(size)
+    if jobs < 2 or size < PARALLEL_MIN_BYTES:
+        agg = Aggregator(fmt, interval, keep_unparsed)
+        with open(path, "rb") as f:
+            for span in spans:
+                yield agg.aggregate(read_range(f, *span))
+        return
+    # A process pool that notices a dead worker (BrokenProcessPool) instead of waiting forever.
+    with ProcessPoolExecutor(
+        jobs,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_init_worker,
+        initargs=(path, fmt, interval, keep_unparsed),
+    ) as pool:
+        pending: deque[Future[Block]] = deque()
+        try:
+            for span in spans:
+                pending.append(pool.submit(_work, span))
+                if len(pending) >= 2 * jobs:  # bounded: never more blocks than this in memory
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()

@@ -1,0 +1,204 @@
+"""`loglane monitor` as users run it: output lines, JSON objects and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from loglane.analyse import replay as replay_mod
+from loglane.analyse.cli import main
+
+DATA = Path(__file__).parents[3] / "shared/data/accesslog"
+ELASTIC = str(DATA / "elastic_apache_logs.log")
+CSV = str(DATA / "datadog_sample_csv.txt")
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict]:
+    assert main([*args, "--json"]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_replay_json_summary_matches_goaccess(capsys: pytest.CaptureFixture[str]) -> None:
+    objs = run_json(capsys, ELASTIC, "--replay")
+    summary = objs[-1]
+    assert summary["type"] == "summary"
+    # GoAccess 1.7 on the same file (see test_accesslog.py for the command)
+    assert summary["lines"] == summary["requests"] == 10000
+    assert summary["unparsed"] == 0
+    assert summary["bytes"] == 2747282740
+    assert summary["hosts"] == 1753
+    assert summary["status_classes"] == {"2xx": 9171, "3xx": 609, "4xx": 217, "5xx": 3}
+    assert summary["status_codes"]["404"] == 213
+    assert summary["sections"]["/presentations"] == 2305
+    assert summary["top_paths"][0] == ["/favicon.ico", 807]
+    reports = [o for o in objs if o["type"] == "report"]
+    assert sum(r["hits"] for r in reports) == 10000  # lines out of order by 59 s all land
+    assert all(r["late"] == 0 for r in reports)
+    assert {o["type"] for o in objs} == {"report", "quiet", "summary"}  # 84 busy minutes
+    for r in reports:
+        assert r["end"] - r["start"] == r["seconds"] <= 10
+        assert r["start"] % 10 == 0
+
+
+def test_replay_text_shows_alerts_and_recoveries(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([CSV, "--replay"]) == 0
+    out = capsys.readouterr().out
+    alerts = [line for line in out.splitlines() if line.startswith("High traffic")]
+    assert alerts == [
+        "High traffic generated an alert - hits = 1206, triggered at 2019-02-07 21:12:37+00:00",
+        "High traffic alert recovered at 2019-02-07 21:14:04+00:00",
+        "High traffic generated an alert - hits = 1218, triggered at 2019-02-07 21:16:04+00:00",
+        "High traffic alert recovered at 2019-02-07 21:18:23+00:00",
+    ]
+    assert "[2019-02-07 21:11:10+00:00] REPORT 21:11:00–21:11:10 (10 s)" in out  # noqa: RUF001
+    assert "  hits 89 (8.9/s)   2xx 75  3xx 0  4xx 10  5xx 4   bytes 109.8 kB   unparsed 0" in out
+    assert "  top sections  /api 58 · /report 31" in out
+    assert "history: #1 21:12:37 → 21:14:04 (peak " in out
+    assert "alert: ACTIVE since 21:16:04" in out
+    # peaks: the highest 120 s average during each alert, checked by brute force
+    assert out.rstrip().endswith(
+        "#1 21:12:37 → 21:14:04 (peak 13.5/s)\n    #2 21:16:04 → 21:18:23 (peak 21.7/s)"
+    )
+
+
+def test_json_alert_objects(capsys: pytest.CaptureFixture[str]) -> None:
+    objs = run_json(capsys, CSV, "--replay", "--format", "csv")
+    alerts = [o for o in objs if o["type"] == "alert"]
+    assert [(a["state"], a["at"], a["hits"]) for a in alerts][:2] == [
+        ("triggered", 1549573957, 1206),
+        ("recovered", 1549574044, 1198),
+    ]
+    assert alerts[0]["rate"] == 10.05 and alerts[0]["threshold"] == 10.0
+    summary = objs[-1]
+    assert summary["requests"] == 4830 and summary["unparsed"] == 0
+    assert summary["sections"] == {"/api": 3930, "/report": 900}
+    assert [(a["triggered"], a["recovered"]) for a in summary["alerts"]] == [
+        (1549573957, 1549574044),
+        (1549574164, 1549574303),
+    ]
+
+
+def test_show_unparsed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(DATA / "apachelogs_vhost_combined.log"), "--replay", "--show-unparsed"]) == 0
+    out = capsys.readouterr().out
+    assert "unparsed: Bad line" in out
+    assert "unparsed 1" in out
+    objs = run_json(
+        capsys, str(DATA / "apachelogs_vhost_combined.log"), "--replay", "--format",
+        "vhost_combined", "--show-unparsed",
+    )  # fmt: skip
+    assert objs[0] == {"type": "unparsed", "line": "Bad line"}
+    assert objs[-1]["unparsed"] == 1 and objs[-1]["requests"] == 6
+
+
+def test_late_lines_are_counted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Lateness is judged per block of lines read; small blocks make this file several blocks.
+    monkeypatch.setattr(replay_mod, "BLOCK_BYTES", 2000)
+
+    def line(t: int) -> str:
+        from datetime import UTC, datetime
+
+        ts = datetime.fromtimestamp(t, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
+        return f'1.1.1.1 - - [{ts}] "GET /a/b HTTP/1.1" 200 10\n'
+
+    base = 1_700_000_000
+    lines = [line(base + i) for i in range(0, 300)] + [line(base + 5)]  # 295 s late
+    log = tmp_path / "late.log"
+    log.write_text("".join(lines))
+    objs = run_json(capsys, str(log), "--replay", "--window", "60")
+    summary = objs[-1]
+    assert summary["requests"] == 301 and summary["late"] == 1
+    assert sum(o["late"] for o in objs if o["type"] == "report") == 1
+    assert summary["sections"] == {"/a": 301}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--interval", "0", "--replay", CSV], "--interval: must be a positive integer"),
+        (["--threshold", "-1", "--replay", CSV], "--threshold: must be a number >= 0"),
+        (["--format", "apache", "--replay", CSV], "unknown format 'apache'"),
+        (["--format", "regex:(", "--replay", CSV], "bad regex"),
+        (["--replay", "/nonexistent/access.log"], "/nonexistent/access.log: No such file"),
+        (["--replay", str(DATA)], "is a directory"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--json", "--dashboard", CSV], "exclusive"),
+    ],
+)
+def test_bad_usage_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    try:
+        code = main(args)
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code  # type: ignore[assignment]
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_unreadable_file_exit_2(tmp_path: Path) -> None:
+    log = tmp_path / "secret.log"
+    log.write_text("x\n")
+    log.chmod(0)
+    proc = subprocess.run(
+        [sys.executable, "-m", "loglane", "monitor", "--replay", str(log)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    if proc.returncode == 0:  # running as root: permissions do not apply
+        pytest.skip("root can read a mode-000 file")
+    assert proc.returncode == 2
+    assert "Permission denied" in proc.stderr and len(proc.stderr.splitlines()) == 1
+
+
+def test_replay_from_stdin() -> None:
+    data = Path(CSV).read_bytes()
+    proc = subprocess.run(
+        [sys.executable, "-m", "loglane", "monitor", "--replay", "-", "--json"],
+        input=data, capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout.splitlines()[-1])
+    assert summary["requests"] == 4830
+    assert len(summary["alerts"]) == 2
+
+
+def test_parallel_replay_equals_serial(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = tmp_path / "big.log"
+    raw = Path(ELASTIC).read_bytes()
+    big.write_bytes(raw + b"not a request\n" + raw.replace(b"/2015:", b"/2016:") + raw[:-1])
+    monkeypatch.setattr(replay_mod, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(replay_mod, "BLOCK_BYTES", 300_000)  # ~25 byte ranges
+    serial = run_json(capsys, str(big), "--replay", "--jobs", "1")
+    parallel = run_json(capsys, str(big), "--replay", "--jobs", "2")
+    assert parallel == serial
+    assert serial[-1]["requests"] == 30000 and serial[-1]["unparsed"] == 1
+
+
+def test_html_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "report.html"
+    assert main([CSV, "--replay", "--html", str(out)]) == 0
+    page = out.read_text()
+    assert page.startswith("<!doctype html>")
+    assert "<script" not in page and "src=" not in page and "href" not in page  # self-contained
+    assert page.count('<rect class="alert"') == 2  # the two alert periods, shaded
+    assert 'class="threshold"' in page and "threshold 10/s" in page
+    assert "<td>/api</td><td>3930</td>" in page
+    assert "wrote" in capsys.readouterr().err
+
+
+def test_dashboard_replay_renders(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("rich")
+    assert main([CSV, "--replay", "--dashboard"]) == 0
+    out = capsys.readouterr().out
+    assert "top sections" in out and "/report" in out
+    assert "High traffic alert recovered at 2019-02-07 21:18:23+00:00" in out.replace("\n│ ", " ")
