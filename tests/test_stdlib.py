@@ -348,3 +348,35 @@ def test_broken_stdlib_calls_give_lines_that_say_so_and_never_raise() -> None:
     assert lines[4].startswith("INFO lib: dict %(a)s <loglane: message could not be formatted: "
                                "KeyError: 'a'")
     assert lines[5] == "INFO lib: no args but a %s"
+
+
+def test_stdlib_and_loglane_callers_in_threads_lose_nothing_across_reconfigures() -> None:
+    sinks = [loglane.CallableSink(lines.append) for lines in ([], [], [])]
+    collected = [s.fn.__self__ for s in sinks]  # the three lists
+    loglane.configure(format="{message}", sinks=[sinks[0]], overflow="block")
+    loglane.capture_stdlib()
+    per_thread = 3000
+
+    def native(t: int) -> None:
+        log = loglane.get_logger(f"native.{t}")
+        for i in range(per_thread):
+            log.info("%d-%d", t, i)
+
+    def stdlib(t: int) -> None:
+        log = logging.getLogger(f"lib.{t}")
+        with loglane.contextualize(thread=t):
+            for i in range(per_thread):
+                log.info("%d-%d", t, i)
+
+    threads = [threading.Thread(target=native if t % 2 else stdlib, args=(t,)) for t in range(4)]
+    for thread in threads:
+        thread.start()
+    swaps = 0
+    while any(thread.is_alive() for thread in threads) or swaps < 3:
+        swaps += 1
+        loglane.configure(format="{message}", sinks=[sinks[swaps % 3]], overflow="block")
+    for thread in threads:
+        thread.join()
+    loglane.get_logger().flush()
+    seen = [line for lines in collected for line in lines]
+    assert sorted(seen) == sorted(f"{t}-{i}" for t in range(4) for i in range(per_thread))
