@@ -380,3 +380,23 @@ def test_stdlib_and_loglane_callers_in_threads_lose_nothing_across_reconfigures(
     loglane.get_logger().flush()
     seen = [line for lines in collected for line in lines]
     assert sorted(seen) == sorted(f"{t}-{i}" for t in range(4) for i in range(per_thread))
+
+
+def test_a_real_syslog_handler_as_a_sink() -> None:
+    import socket
+
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))
+    server.settimeout(10)
+    try:
+        handler = logging.handlers.SysLogHandler(address=server.getsockname())
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        log = loglane.Logger("billing", None, stdout_level=None, stderr_level=None,
+                             sinks=[loglane.StdlibSink(handler, level="WARNING")])
+        log.info("not sent")
+        log.warning("card %s declined", "visa")
+        log.close()
+        datagram = server.recv(4096).decode()
+    finally:
+        server.close()
+    assert datagram == "<12>billing: card visa declined\x00"  # user.warning, NUL-terminated
