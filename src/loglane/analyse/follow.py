@@ -32,6 +32,7 @@ class Follower:
         self._seek_end = not from_start
         self.rotations = 0
         self.truncations = 0
+        self._open()  # "the end" means the end as of now, not as of the first poll
 
     def close(self) -> None:
         if self._file is not None:
@@ -78,7 +79,7 @@ class Follower:
             return b""
         data = self._read()
         out = self._partial + data
-        if not data and self._rotated():
+        if self._rotated():
             while chunk := self._read():  # what was written just before the rename
                 out += chunk
             if out and not out.endswith(b"\n"):
