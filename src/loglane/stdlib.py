@@ -33,6 +33,7 @@ _STANDARD = frozenset(_PLAIN.__dict__) | {"message", "asctime", "taskName"}
 _PLAIN_SIZE = len(_PLAIN.__dict__)
 _loggers = REGISTRY._loggers  # read without the registry's lock: dict.get is atomic
 _writer = get_writer()
+_get_ident = threading.get_ident
 _WARNING = logging.WARNING
 
 
@@ -58,11 +59,12 @@ class StdlibHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             name = record.name
-            lg = self._fixed or _loggers.get(name) or get_logger(name)
+            fixed = self._fixed
+            lg = fixed or _loggers.get(name) or get_logger(name)
             level = record.levelno
             if lg._level > level:
                 return
-            if level < _WARNING and threading.get_ident() == _writer.ident:
+            if level < _WARNING and _get_ident() == _writer.ident:
                 # Logged by a sink's own code (an HTTP library's debug lines): it would feed
                 # back into the sink that caused it, for ever.
                 return
@@ -99,8 +101,15 @@ class StdlibHandler(logging.Handler):
                 ctx = _ctx_fields.get()
                 if ctx:
                     fields = {**ctx, **fields} if fields else ctx
-            ts = int(record.created * 1e9)
-            lg._enqueue((level, ts, msg, args, fields, exc, lg.name if self._fixed else name))
+            rec = (level, int(record.created * 1e9), msg, args, fields, exc,
+                   name if fixed is None else fixed.name)
+            q = lg._q  # what Logger._enqueue does, without its call
+            if len(q) >= lg._max:
+                lg._full(rec)
+                return
+            q.append(rec)
+            if _writer.sleeping:
+                _writer.wake()
         except Exception:
             self.handleError(record)
 
