@@ -54,7 +54,13 @@ def test_exit_when_done_ships_every_line_once_with_headers(
     assert got.lines == 2540 and got.duplicates == 0 and len(got.bodies) == 4
     assert _lines(got) == sorted(truth.splitlines())
     st = os.stat(a)
-    mid = wire.message_id(f"{os.uname().nodename}:{st.st_dev}:{st.st_ino}", 0)
+    state_a = next(
+        f
+        for f in json.loads((state / "checkpoints.json").read_text())["files"]
+        if f["path"] == str(a)
+    )
+    source_id = f"{os.uname().nodename}:{st.st_dev}:{st.st_ino}:{state_a['gen']}"
+    mid = wire.message_id(source_id, 0)
     assert mid in got.headers
     headers = got.headers[mid]
     assert headers[wire.HEADER_SOURCE] == str(a) and headers[wire.HEADER_KIND] == "lines"
@@ -348,3 +354,58 @@ def test_sigterm_drains_confirms_and_a_restart_sends_no_duplicate(
     assert got.duplicates == 0 and got.lines == 30_000 and sent_before <= 30_000
     assert _lines(got) == sorted(truth.splitlines())
     reader.close()
+
+
+def test_whole_files_wait_for_an_absent_broker_then_deliver(
+    tmp_path: Path, rabbitmq_url: str, queue: str, proxy: Proxy
+) -> None:
+    proxy.down()
+    logs = [tmp_path / f"ci{i}.log" for i in range(2)]
+    for i, log in enumerate(logs):
+        log.write_text(f"ok {i + 1} - step\nnot ok {i + 2} - other\n")
+    proc = start_ship(
+        *map(str, logs),
+        "--whole-files",
+        "--amqp",
+        proxy.url(),
+        "--queue",
+        queue,
+        "--state",
+        str(tmp_path / "state"),
+    )
+    stderr = StderrLines(proc)
+    try:
+        stderr.wait("broker unreachable")
+        assert proc.poll() is None  # a CI job's logs are not given up on: it waits
+        proxy.up()
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    reader = QueueReader(rabbitmq_url, queue)
+    got = reader.wait_lines(4)
+    assert sorted(got.bodies.values()) == sorted(log.read_bytes() for log in logs)
+    assert "broker back" in stderr.finish()
+    reader.close()
+
+
+def test_a_state_dir_in_use_is_refused(tmp_path: Path, rabbitmq_url: str, queue: str) -> None:
+    log = tmp_path / "app.log"
+    write_lines(log, 0, 10)
+    state = tmp_path / "state"
+    args = (str(log), "--amqp", rabbitmq_url, "--queue", queue, "--state", str(state))
+    first = start_ship(*args)
+    try:
+        reader = QueueReader(rabbitmq_url, queue)
+        reader.wait_lines(10)  # the first shipper holds the state directory now
+        second = run_ship(*args)
+        assert second.returncode == 2
+        assert second.stderr.strip().splitlines() == [
+            f"loglane ship: --state {state} is in use by another loglane ship"
+        ]
+        code, err = _stop(first)
+        assert code == 0, err
+        reader.close()
+    finally:
+        if first.poll() is None:
+            first.kill()

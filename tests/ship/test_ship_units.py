@@ -169,7 +169,7 @@ def test_follower_rotation_truncation_and_missing_file(
     time.sleep(0.01)
     batches = wait_for(lambda: _drain(follower), 5, "lines after truncation")
     assert b"".join(b.body for b in batches) == fresh
-    assert batches[0].offset == 0 and batches[0].source_id.endswith("#1")
+    assert batches[0].offset == 0 and batches[0].source_id not in ids  # a new generation
     follower.close()
 
 
@@ -221,3 +221,38 @@ def test_batch_end_is_the_same_whatever_the_hint(hint: int) -> None:
             assert batch_end(buf, start, lines, cap, eof, hint) == _naive_end(
                 buf, start, lines, cap, eof
             ), (start, lines, cap, eof)
+
+
+def test_a_file_truncated_while_we_were_away_restarts_under_a_new_generation(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "app.log"
+    write_lines(path, 0, 50)
+    cps = Checkpoints(tmp_path / "state")
+    first = Follower(str(path), cps, "h", batch_lines=100)
+    batch = _drain(first)[0]
+    next(iter(cps.files.values())).confirm(batch.gen, batch.offset, batch.end)
+    cps.save()
+    first.close()
+    with open(path, "w") as fh:  # truncated and rewritten, shorter than the checkpoint
+        fh.write("fresh 1\nfresh 2\n")
+    again = _drain(Follower(str(path), Checkpoints(tmp_path / "state"), "h", batch_lines=100))
+    assert [b.body for b in again] == [b"fresh 1\nfresh 2\n"]
+    assert again[0].offset == 0 and again[0].message_id != batch.message_id
+
+
+def test_inode_reuse_is_caught_by_the_fingerprint(tmp_path: Path) -> None:
+    path = tmp_path / "app.log"
+    write_lines(path, 0, 50)
+    cps = Checkpoints(tmp_path / "state")
+    first = Follower(str(path), cps, "h", batch_lines=100)
+    batch = _drain(first)[0]
+    state = next(iter(cps.files.values()))
+    state.confirm(batch.gen, batch.offset, batch.end)
+    first.close()
+    # another file with the same inode (as after delete + create) and more bytes than before
+    other = write_lines(tmp_path / "other", 0, 80, tag="other")
+    path.write_bytes(other)
+    again = _drain(Follower(str(path), cps, "h", batch_lines=1000))
+    assert b"".join(b.body for b in again) == other  # read from its start, not the old offset
+    assert again[0].source_id != batch.source_id  # and under ids of its own

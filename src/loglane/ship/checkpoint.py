@@ -11,13 +11,15 @@ as the one the broker may already hold: a duplicate the consumer can recognise, 
 overlapping message it would count twice.
 
 ``fingerprint`` (crc32 of the first bytes) guards against inode reuse: a new file that got a
-deleted file's inode must not resume at the old file's offset.
+deleted file's inode must not resume at the old file's offset, and ``gen`` (a time stamp of
+the file's incarnation, in its message ids) keeps its ids apart from the old file's.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,12 +37,19 @@ def fingerprint(fd: int, size: int) -> tuple[int, int]:
     return len(data), zlib.crc32(data)
 
 
+def new_generation(previous: int = 0) -> int:
+    return max(time.time_ns(), previous + 1)
+
+
 @dataclass
 class FileState:
     path: str
     dev: int
     ino: int
-    gen: int = 0  # bumped on truncation: offsets restart, so ids must not repeat
+    #: this incarnation of the inode: the time (ns) we first saw it, renewed on truncation and
+    #: when the inode turns out to hold another file. Part of every message id, so a reused
+    #: inode or restarted offsets never repeat an id that consumers have already counted.
+    gen: int = 0
     offset: int = 0  # every byte before this is confirmed
     cuts: list[int] = field(default_factory=list)
     fp_len: int = 0
@@ -66,7 +75,7 @@ class FileState:
         return True
 
     def truncated(self) -> None:
-        self.gen += 1
+        self.gen = new_generation(self.gen)
         self.offset = 0
         self.cuts = []
         self._ahead.clear()

@@ -5,7 +5,8 @@ A ``Follower`` watches one path. It reads the file open under that path through 
 keeps draining the renamed (or deleted but still open) file for ``grace`` seconds after its last
 new byte, since writers often finish a line or two before they reopen; the new file is read from
 its start. A file that shrinks under us was truncated (``copytruncate``): reading restarts at 0
-under a new generation, so its message ids do not repeat the old ones.
+under a new generation (a time stamp in the ids), so its message ids do not repeat the old
+ones; a file whose inode we knew from a deleted file gets a new generation the same way.
 
 Batching is deterministic so that a restart re-creates the same messages: from a batch's
 start, it ends after ``batch_lines`` lines, or at the last newline within ``batch_bytes``, or at
@@ -27,7 +28,13 @@ from collections.abc import Callable
 
 from loglane import wire
 from loglane.ship.batch import Batch, utf8_body
-from loglane.ship.checkpoint import FINGERPRINT_BYTES, Checkpoints, FileState, fingerprint
+from loglane.ship.checkpoint import (
+    FINGERPRINT_BYTES,
+    Checkpoints,
+    FileState,
+    fingerprint,
+    new_generation,
+)
 
 READ_BYTES = 1 << 20
 DEFAULT_BATCH_LINES = 1000
@@ -102,8 +109,7 @@ class FileReader:
 
     @property
     def source_id(self) -> str:
-        gen = f"#{self.state.gen}" if self.state.gen else ""
-        return f"{self.host}:{self.state.dev}:{self.state.ino}{gen}"
+        return f"{self.host}:{self.state.dev}:{self.state.ino}:{self.state.gen}"
 
     def truncated(self) -> None:
         self.state.truncated()
@@ -257,9 +263,12 @@ class Follower:
         st = os.fstat(fd)
         known = state or self.checkpoints.get(st.st_dev, st.st_ino)
         if known is None or not known.matches(fd, st.st_size):
-            if known is not None:
-                self.checkpoints.remove(known.key)  # a reused inode: a different file
-            known = FileState(path=self.path, dev=st.st_dev, ino=st.st_ino)
+            before = 0
+            if known is not None:  # a reused inode, or rewritten: another file, new ids
+                self.checkpoints.remove(known.key)
+                before = known.gen
+            gen = new_generation(before)
+            known = FileState(path=self.path, dev=st.st_dev, ino=st.st_ino, gen=gen)
             known.fp_len, known.fp_crc = fingerprint(fd, st.st_size)
         known.path = self.path
         self.checkpoints.add(known)
