@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 
 from loglane.accumulate.cli import accumulate_files
 from loglane.accumulate.parsers import parse_text
@@ -188,69 +189,110 @@ def _plain(queue: str, result: mp.Queue) -> None:  # type: ignore[type-arg]
     result.put((got, done_at))
 
 
+class Disturbed(Exception):
+    """The broker went away during a repeat (someone restarted it): that repeat is redone."""
+
+
+def repeats(run: Callable[[], tuple[float, float]], repeat: int) -> tuple[list[float], list[float]]:
+    times: list[float] = []
+    cpu: list[float] = []
+    retries = 0
+    while len(times) < repeat:
+        try:
+            t, c = run()
+        except (Disturbed, OSError, AssertionError) as exc:
+            retries += 1
+            print(f"  (a repeat was disturbed, redone: {exc})", file=sys.stderr)
+            if retries > 3:
+                raise SystemExit("the broker keeps going away; no numbers") from None
+            time.sleep(5)
+            continue
+        except Exception as exc:  # pika's errors: the broker went away mid-setup
+            if "pika" not in type(exc).__module__:
+                raise
+            retries += 1
+            print(f"  (the broker went away, repeat redone: {exc!r})", file=sys.stderr)
+            if retries > 3:
+                raise SystemExit("the broker keeps going away; no numbers") from None
+            time.sleep(5)
+            continue
+        times.append(t)
+        cpu.append(c)
+    return times, cpu
+
+
 def bench_plain(consumers: int, lines: int, repeat: int) -> None:
-    times, cpu = [], []
-    for _ in range(repeat):
+    def run() -> tuple[float, float]:
         queue = f"loglane.bench.{uuid.uuid4().hex[:8]}"
-        fill(queue, lines)
-        result: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-        c = children_cpu()
-        procs = [mp.Process(target=_plain, args=(queue, result)) for _ in range(consumers)]
-        for p in procs:
-            p.start()
-        start = attached(queue, consumers)
-        outs = [result.get(timeout=300) for _ in procs]
-        for p in procs:
-            p.join()
-        assert sum(o[0] for o in outs) == lines
-        times.append(max(o[1] for o in outs) - start)
-        cpu.append(children_cpu() - c)
-        drop(queue)
+        try:
+            fill(queue, lines)
+            result: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+            c = children_cpu()
+            procs = [mp.Process(target=_plain, args=(queue, result)) for _ in range(consumers)]
+            for p in procs:
+                p.start()
+            try:
+                start = attached(queue, consumers)
+                outs = [result.get(timeout=300) for _ in procs]
+            finally:
+                for p in procs:
+                    p.join(10)
+                    if p.is_alive():
+                        p.kill()
+            if sum(o[0] for o in outs) != lines:
+                raise Disturbed(f"consumed {sum(o[0] for o in outs)} of {lines} lines")
+            return max(o[1] for o in outs) - start, children_cpu() - c
+        finally:
+            drop(queue)
+
+    times, cpu = repeats(run, repeat)
     label = f"plain pika consume+ack, {consumers} consumer(s)"
     print(f"{label:<44} {rate(lines, times, cpu)}")
 
 
 def bench_accumulate(consumers: int, lines: int, repeat: int, store_kind: str) -> None:
-    times, cpu = [], []
-    for _ in range(repeat):
+    def run() -> tuple[float, float]:
         queue = f"loglane.bench.{uuid.uuid4().hex[:8]}"
-        n = fill(queue, lines)
-        with tempfile.TemporaryDirectory() as tmp:
-            url, cleanup = _store_url(store_kind, tmp)
-            Store(url).close()  # create the tables before the clock starts
-            c = children_cpu()
-            cmd = [
-                sys.executable,
-                "-m",
-                "loglane",
-                "accumulate",
-                "--amqp",
-                AMQP,
-                "--queue",
-                queue,
-                "--store",
-                url,
-                "--exit-when-idle",
-                "1",
-                "-q",
-            ]
-            procs = [subprocess.Popen(cmd) for _ in range(consumers)]
-            start = attached(queue, consumers)
-            for p in procs:
-                if p.wait(600) != 0:
-                    raise SystemExit("a consumer failed")
-            with Store(url) as st:
-                count, last = st.db.execute("SELECT COUNT(*), MAX(committed) FROM acc_messages")[0]
-            assert count == n, (count, n)
-            times.append(float(last) - start)
-            cpu.append(children_cpu() - c)
-            cleanup()
-        drop(queue)
+        try:
+            n = fill(queue, lines)
+            with tempfile.TemporaryDirectory() as tmp:
+                url, cleanup = _store_url(store_kind, tmp)
+                try:
+                    return _accumulate_once(consumers, queue, url, n)
+                finally:
+                    cleanup()
+        finally:
+            drop(queue)
+
+    times, cpu = repeats(run, repeat)
     label = f"loglane accumulate, {consumers} consumer(s), {store_kind}"
     print(f"{label:<44} {rate(lines, times, cpu)}")
 
 
-def _store_url(kind: str, tmp: str) -> tuple[str, object]:
+def _accumulate_once(consumers: int, queue: str, url: str, n: int) -> tuple[float, float]:
+    Store(url).close()  # create the tables before the clock starts
+    c = children_cpu()
+    cmd = [sys.executable, "-m", "loglane", "accumulate", "--amqp", AMQP, "--queue", queue]
+    cmd += ["--store", url, "--exit-when-idle", "1", "-q"]
+    procs = [subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True) for _ in range(consumers)]
+    try:
+        start = attached(queue, consumers)
+        errs = [p.communicate(timeout=600)[1] for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    if any(p.returncode for p in procs) or any("lost RabbitMQ" in e for e in errs):
+        raise Disturbed(" / ".join(e.strip() for e in errs if e.strip()) or "a consumer failed")
+    with Store(url) as st:
+        count, last = st.db.execute("SELECT COUNT(*), MAX(committed) FROM acc_messages")[0]
+    if count != n:
+        raise AssertionError(f"{count} of {n} messages committed")
+    return float(last) - start, children_cpu() - c
+
+
+def _store_url(kind: str, tmp: str) -> tuple[str, Callable[[], None]]:
     if kind == "sqlite":
         return os.path.join(tmp, "r.db"), lambda: None
     import psycopg
