@@ -143,3 +143,29 @@ def test_ack_messages() -> None:
     assert protocol.parse_ack(b"ACK") is None
     assert protocol.parse_ack(b"ACK -1") is None
     assert protocol.parse_ack(b"OK") is None
+
+
+def test_inflight_with_acks() -> None:
+    from loglane.daemon.inflight import Inflight
+
+    f = Inflight(acks=True)
+    f.sent(bytearray(b"one\ntwo\nthr"), 8)
+    f.sent(bytearray(b"ee\n"), 3)
+    assert f.unconfirmed == 11
+    assert f.ack(b"ACK 4") and f.unconfirmed == 7
+    assert not f.ack(b"ROTATED")
+    # Whatever ended the connection, what was not acknowledged goes again.
+    assert f.to_resend(None) == b"two\nee\n"
+    assert f.to_resend(3) == b"two\nee\n"
+
+
+def test_inflight_without_acks_keeps_the_unfinished_line() -> None:
+    from loglane.daemon.inflight import Inflight
+
+    f = Inflight()
+    f.sent(bytearray(b"one\ntw"), 6)
+    f.sent(bytearray(b"o and"), 5)
+    assert f.to_resend(None) == b""  # a crash: nothing can be known
+    assert f.to_resend(3) == b"and"  # the server kept back 3 bytes of "two and"
+    f.sent(bytearray(b" more\nx"), 7)
+    assert f.to_resend(1) == b"x"

@@ -10,14 +10,14 @@ What is never lost, and why (the acknowledgement reasoning, also in docs/daemon.
 * The server answers ``OK`` before writing any data, and we send data only after ``OK``: a
   connection that ends without ``OK`` wrote nothing, so all its data is still pending.
 * With a loglane server we ask for acknowledgements (``protocol.ACK_MARKER``): after each
-  write the server says how many of our bytes are in the file. Sent bytes are kept in
-  ``_unacked`` until then, and whatever ends the connection (a stop, a crash, a write
-  error), the unacknowledged bytes go again to the next connection. Only bytes written in
-  the instant between the server's write and its ACK can be written twice.
-* Against an offlog server (no acks) a stopping server still loses nothing: it shuts its
+  write the server says how many of our bytes are in the file. Sent bytes are kept
+  (``inflight.Inflight``) until then, and whatever ends the connection (a stop, a crash, a
+  write error), the unacknowledged bytes go again to the next connection. Only bytes written
+  in the instant between the server's write and its ACK can be written twice.
+* Without acks (offlog's server), a stopping server that drains loses nothing: it shuts its
   read side, so our later sends fail (and stay pending) while it writes everything queued
-  to it; loglane's server then says how many bytes of an unfinished line it kept back, and
-  we resend exactly those. Only a crash can lose what sat unread in its socket buffer.
+  to it (loglane's server also says how many bytes of an unfinished line it kept back, and
+  we resend exactly those). Only a crash can lose what sat unread in its socket buffer.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from collections.abc import Callable
 
 from loglane.daemon import protocol
 from loglane.daemon.connect import OpenRefused, connect, say_on_stderr
+from loglane.daemon.inflight import Inflight
 
 _FILE_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
 _SEND_FLAGS = getattr(socket, "MSG_NOSIGNAL", 0)
@@ -68,13 +69,8 @@ class Link:
         self.last_error: Exception | None = None
         self._poll: select.poll | None = None
         self._replies = protocol.Replies()
-        self._tail = b""  # bytes sent on this connection after its last newline
-        # Acknowledgements (loglane's extension; off against an offlog server): bytes sent on
-        # this connection and not yet confirmed written, and the count confirmed so far.
-        self._ask_acks = True
-        self._acks = False
-        self._unacked = bytearray()
-        self._acked = 0
+        self._inflight = Inflight()  # what this connection sent and may have to resend
+        self._ask_acks = True  # until an offlog server shows it does not know them
         self._rotated = False
         self._down_since: float | None = None
         self._next_attempt = 0.0
@@ -166,12 +162,11 @@ class Link:
             # Perhaps an offlog server, which cannot open the marked path: try plainly.
             sock, replies, extra = connect(self.socket_path, self.path, self.timeout)
             self._ask_acks = False
-        self._acks = self._ask_acks
+        self._inflight = Inflight(acks=self._ask_acks)
         self.sock = sock
         self._poll = select.poll()
         self._poll.register(sock, select.POLLIN)
         self._replies = replies
-        self._tail = b""
         self._rotated = False
         for message in extra:
             self._message(message)
@@ -221,15 +216,8 @@ class Link:
         return status
 
     def _note_sent(self, sent: int) -> None:
-        if not sent:
-            return
-        if self._acks:
-            self._unacked += self.pending[:sent]
-        cut = self.pending.rfind(b"\n", 0, sent)
-        if cut < 0:
-            self._tail += bytes(self.pending[:sent])
-        else:
-            self._tail = bytes(self.pending[cut + 1 : sent])
+        if sent:
+            self._inflight.sent(self.pending, sent)
 
     def _stalled(self) -> None:
         # Connected, but the daemon took nothing for fallback_after seconds (stopped, hung
@@ -265,17 +253,8 @@ class Link:
             self._rotated = True
         elif message in (protocol.OK[:-1], protocol.BYE[:-1]):
             pass
-        elif not self._acked_to(message):
+        elif not self._inflight.ack(message):
             self._lost(first=message)
-
-    def _acked_to(self, message: bytes) -> bool:
-        """Apply an ``ACK`` message; False if it is not one."""
-        written = protocol.parse_ack(message)
-        if written is None:
-            return False
-        del self._unacked[: written - self._acked]
-        self._acked = written
-        return True
 
     def _lost(self, first: bytes | None = None) -> None:
         """The connection ended (send failed, EOF, or the server's error): find out why."""
@@ -296,18 +275,17 @@ class Link:
                     break
                 messages += self._replies.feed(data)
         for message in messages:
-            self._acked_to(message)
-        tail = self._tail
-        unacked = bytes(self._unacked) if self._acks else None
+            self._inflight.ack(message)
+        inflight = self._inflight
         self._drop_connection()
         now = self.clock()
         self._went_down(now)
-        if unacked:
-            # The daemon confirmed everything before these bytes and nothing after: send
-            # them again, whatever ended the connection (stop, crash, write error).
-            self.pending[:0] = unacked
         errors = [m for m in messages if not _informational(m)]
         unwritten = protocol.parse_shutdown(errors[0]) if errors else None
+        # With acks: everything not acknowledged, whatever ended the connection. Without:
+        # the unfinished line a stopping loglane server kept back.
+        resend = inflight.to_resend(unwritten)
+        self.pending[:0] = resend
         if unwritten is None:
             # A crash or a failing file: do not reconnect at once, and keep backing off
             # across reconnections (a full disk fails every new connection too).
@@ -319,8 +297,8 @@ class Link:
                 )
             else:
                 consequence = (
-                    f"resending the {len(unacked)} bytes it had not confirmed"
-                    if unacked is not None
+                    f"resending the {len(resend)} bytes it had not confirmed"
+                    if inflight.acks
                     else "what it had not read yet may be lost"
                 )
                 self._report(
@@ -330,9 +308,6 @@ class Link:
                 )
             return
         self._next_attempt = now  # a restarting daemon is usually back at once
-        if unwritten and unacked is None:
-            # The server kept back the unfinished line we had started; send it again whole.
-            self.pending[:0] = tail[-unwritten:]
 
     def forget(self) -> None:
         """Drop the connection and pending bytes without telling anyone (after fork)."""
@@ -347,9 +322,7 @@ class Link:
             self.sock.close()
         self.sock = None
         self._poll = None
-        self._tail = b""
-        del self._unacked[:]
-        self._acked = 0
+        self._inflight = Inflight()
 
     def _reconnect_rotated(self) -> None:
         # The file was renamed or deleted: finish this connection cleanly, then reopen the path.
@@ -458,7 +431,7 @@ class Link:
                 if message == protocol.BYE[:-1]:
                     self._drop_connection()
                     return True
-                if not (self._acked_to(message) or _informational(message)):
+                if not (self._inflight.ack(message) or _informational(message)):
                     self._lost(first=message)
                     return False
 
