@@ -9,6 +9,8 @@ queue, persistent messages, consumer acks):
   the plain aio-pika publisher alone;
 * end to end, ``loglane ship`` -> 1 and 2 ``loglane accumulate`` (SQLite store): from spawning
   the shipper (consumers already connected and idle) until the store has counted every line;
+* ``loglane.Logger`` with an ``AmqpSink`` (overflow ``block``, so nothing is dropped): from
+  the first log call until ``close()`` returns with every line confirmed;
 * the baseline: a plain aio-pika publisher (window of 64 publishes awaiting confirms) and 1 or
   2 plain pika consumers that only count lines and ack (``multiple=True`` every 250, prefetch
   1000), with 100-line messages (the issue's reference) and with ``--batch-lines`` lines.
@@ -185,6 +187,37 @@ def run_end_to_end(path: Path, lines: int, batch: int, consumers: int, tmp: Path
     return t1 - t0
 
 
+def run_sink(lines: int) -> float:
+    """Logger -> AmqpSink -> broker, in a process of its own: from the first log call until
+    ``close()`` returns, which is when the broker has confirmed every line."""
+    queue = fresh_queue()
+    t0 = time.monotonic()
+    subprocess.run([sys.executable, __file__, "--sink-only", queue, str(lines)], check=True)
+    wall = time.monotonic() - t0
+    conn = pika.BlockingConnection(pika.URLParameters(AMQP))
+    depth = conn.channel().queue_declare(queue, passive=True).method.message_count
+    conn.close()
+    drop_queue(queue)
+    if depth == 0:
+        raise RuntimeError("the sink delivered nothing")
+    return wall
+
+
+def _sink_only(queue: str, lines: int) -> None:
+    import loglane
+    from loglane.ship import AmqpSink
+
+    sink = AmqpSink(AMQP, queue)
+    log = loglane.Logger(
+        "bench", None, sinks=[sink], stdout_level=None, stderr_level=None, overflow="block"
+    )
+    for i in range(lines):
+        log.info("step %d done in %d ms", i, 3)
+    log.close()
+    if sink.stats()["confirmed_lines"] != lines:
+        raise SystemExit(f"only {sink.stats()['confirmed_lines']} of {lines} lines confirmed")
+
+
 # -- the baseline: plain aio-pika publisher, plain pika consumers --------------------------
 
 
@@ -285,7 +318,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--batch-lines", type=int, default=1000)
     parser.add_argument("--publish-only", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--sink-only", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.sink_only:
+        _sink_only(args.sink_only[0], int(args.sink_only[1]))
+        return 0
     if args.publish_only:
         path, queue, per = args.publish_only
         asyncio.run(_publish(Path(path), queue, int(per)))
@@ -310,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
             times = [run_end_to_end(path, n, b, consumers, tmp) for _ in r]
             name = f"loglane ship -> {consumers} x loglane accumulate"
             rows.append((name, median_rate(n, times)))
+        times = [run_sink(n) for _ in r]
+        rows.append(("Logger -> AmqpSink -> broker (confirmed)", median_rate(n, times)))
         for per in sorted({100, b}):
             times = [run_baseline_publish(path, per) for _ in r]
             rows.append((f"baseline aio-pika alone ({per} lines/msg)", median_rate(n, times)))
