@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import re
 import shutil
 import signal
@@ -291,7 +292,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=None, help="comma-separated contenders")
     args = parser.parse_args(args_in)
     contenders = args.only.split(",") if args.only else CONTENDERS
-    rows = []
     clients = [k for k in contenders if not k.endswith("-raw")]
     raws = [k for k in contenders if k.endswith("-raw")] if args.only else CAPACITY[1]
     plan = [
@@ -300,38 +300,47 @@ def main(argv: list[str] | None = None) -> int:
         for kind in clients
     ]
     plan += [(CAPACITY[0], kind, args.lines * 10) for kind in raws]
-    for scenario, kind, lines in plan:
-        # Two runs each time: throughput without timers in the caller's loop, then the
-        # caller's cost with a timer around each call (the paced scenario only measures cost,
-        # the raw clients only throughput).
-        rates: list[dict[str, Any]] = []
-        costs: list[dict[str, Any]] = []
-        for _ in range(args.runs):
+    # Rounds interleave the contenders, so the machine's noise hits all of them alike. Each
+    # round runs throughput without timers in the caller's loop, then the caller's cost with
+    # a timer around each call (the paced scenario only measures cost, raw clients only rate).
+    rates: dict[tuple[str, str], list[dict[str, Any]]] = {(sc, k): [] for sc, k, _ in plan}
+    costs: dict[tuple[str, str], list[dict[str, Any]]] = {(sc, k): [] for sc, k, _ in plan}
+    for round_no in range(args.runs):
+        for scenario, kind, lines in plan:
             for timed, into in ((False, rates), (True, costs)):
                 if (timed and kind.endswith("-raw")) or (not timed and scenario == PACED):
                     continue
                 workdir = tempfile.mkdtemp(prefix="llb", dir="/tmp")
                 try:
-                    into.append(run_once(kind, scenario, lines, workdir, timed))
+                    result = run_once(kind, scenario, lines, workdir, timed)
                 finally:
                     shutil.rmtree(workdir, ignore_errors=True)
-        every = rates + costs
-        row = {
-            "scenario": scenario,
-            "contender": kind,
-            "lines_per_s": statistics.median(r["lines_per_s"] for r in rates or costs),
-            "median_ns": statistics.median(r["median_ns"] for r in costs or rates),
-            "p99_ns": statistics.median(r["p99_ns"] for r in costs or rates),
-            "missing": max(r["expected"] - r["lines"] for r in every),
-            "torn": max(r["torn"] for r in every),
-        }
-        rows.append(row)
-        print(
-            f"# {scenario:17} {kind:18} {row['lines_per_s']:>10,.0f} lines/s  "
-            f"caller median {row['median_ns'] / 1000:.2f} µs p99 {row['p99_ns'] / 1000:.2f} µs"
-            f"  missing {row['missing']} torn {row['torn']}",
-            file=sys.stderr,
-            flush=True,
+                into[scenario, kind].append(result)
+                if timed:
+                    what = f"median {result['median_ns'] / 1000:.2f} µs"
+                    what += f" p99 {result['p99_ns'] / 1000:.2f} µs"
+                else:
+                    what = f"{result['lines_per_s']:,.0f} lines/s"
+                print(
+                    f"# round {round_no + 1}: {scenario} / {kind}: {what}, "
+                    f"missing {result['expected'] - result['lines']}, torn {result['torn']}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    rows = []
+    for scenario, kind, _ in plan:
+        r_rates, r_costs = rates[scenario, kind], costs[scenario, kind]
+        every = r_rates + r_costs
+        rows.append(
+            {
+                "scenario": scenario,
+                "contender": kind,
+                "lines_per_s": statistics.median(r["lines_per_s"] for r in r_rates or r_costs),
+                "median_ns": statistics.median(r["median_ns"] for r in r_costs or r_rates),
+                "p99_ns": statistics.median(r["p99_ns"] for r in r_costs or r_rates),
+                "missing": max(r["expected"] - r["lines"] for r in every),
+                "torn": max(r["torn"] for r in every),
+            }
         )
     if args.markdown:
         print("| scenario | contender | lines/s | caller median | caller p99 | missing | torn |")
@@ -342,6 +351,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"{cost(r, 'median_ns')} | {cost(r, 'p99_ns')} | "
                 f"{r['missing']} | {r['torn']} |"
             )
+        print()
+        print(
+            f"{args.lines:,} calls per client ({PACED_CALLS:,} paced), median of {args.runs} "
+            f"runs; python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
+            f"{os.getloadavg()[0]:.1f} at the end"
+        )
     else:
         print(json.dumps(rows, indent=2))
     return 0
