@@ -31,8 +31,13 @@ from array import array
 from typing import Any
 
 MSG = "request %s took %d ms"
-CONTENDERS = ["stdlib-FileHandler", "stdlib-QueueHandler", "loglane-capture",
-              "loglane-capture-lean", "loglane-native"]
+CONTENDERS = [
+    "stdlib-FileHandler",
+    "stdlib-QueueHandler",
+    "loglane-capture",
+    "loglane-capture-lean",
+    "loglane-native",
+]
 LINE = "[%(asctime)s %(name)s %(levelname)s] %(message)s"  # the shape of loglane's default
 
 
@@ -126,19 +131,25 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}: failed: {proc.stderr.strip()[-300:]}", file=sys.stderr)
                 continue
             results.setdefault(name, []).append(json.loads(proc.stdout))
-    print("| contender | median µs | p99 µs | p99.9 µs | max µs | calls ≥1 ms | lines/s e2e "
-          "| CPU µs/line | lines in file |")
+    print(
+        "| contender | median µs | p99 µs | p99.9 µs | max µs | calls ≥1 ms | lines/s e2e "
+        "| CPU µs/line | lines in file |"
+    )
     print("|" + "---|" * 9)
     for name in names:
         runs = results.get(name)
         if not runs:
             continue
         r = {k: statistics.median(run[k] for run in runs) for k in runs[0]}
-        print(f"| {name} | {r['p50']:.2f} | {r['p99']:.2f} | {r['p999']:.1f} | {r['max']:.0f} "
-              f"| {r['over_1ms']:.0f} | {r['lines_per_s']:,.0f} | {r['cpu_us_per_line']:.2f} "
-              f"| {r['lines_in_file']:,.0f} |")
-    print(f"\n{args.calls:,} calls per run, median of {args.runs} runs; python "
-          f"{sys.version.split()[0]}, {os.cpu_count()} CPUs")
+        print(
+            f"| {name} | {r['p50']:.2f} | {r['p99']:.2f} | {r['p999']:.1f} | {r['max']:.0f} "
+            f"| {r['over_1ms']:.0f} | {r['lines_per_s']:,.0f} | {r['cpu_us_per_line']:.2f} "
+            f"| {r['lines_in_file']:,.0f} |"
+        )
+    print(
+        f"\n{args.calls:,} calls per run, median of {args.runs} runs; python "
+        f"{sys.version.split()[0]}, {os.cpu_count()} CPUs"
+    )
     return 0
 
 
