@@ -18,6 +18,8 @@ and an alert still recovers during a gap with no lines at all.
 
 from __future__ import annotations
 
+import heapq
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -44,9 +46,11 @@ class RateAlert:
         if threshold < 0:
             raise ValueError("threshold must not be negative")
         self.window = window
-        # Compare integers: hits > threshold * window, exactly, with no float rounding.
-        self._limit = Fraction(threshold).limit_denominator(1_000_000) * window
+        # hits > threshold * window, exactly: hits is an integer, so comparing it with the
+        # floor of the exact product is the same test, and an int comparison is cheap.
+        self._limit = math.floor(Fraction(threshold).limit_denominator(1_000_000) * window)
         self._pending: dict[int, int] = {}  # second -> hits, for seconds >= now - window
+        self._future: list[int] = []  # heap of pending seconds that were >= now when added
         self._sum = 0  # hits in [now - window, now)
         self.now: int | None = start  # next instant to evaluate is now + 1
         self.active = False
@@ -57,16 +61,34 @@ class RateAlert:
         """Hits in the current window."""
         return self._sum
 
+    @property
+    def peak(self) -> float:
+        """The highest windowed rate (hits/s) of the current alert so far."""
+        return self._peak / self.window
+
     def add(self, second: int, hits: int) -> bool:
         """Count hits at `second`; False when that second has left the window (too late)."""
         if self.now is None:
             self.now = second
         if second < self.now - self.window:
             return False
-        self._pending[second] = self._pending.get(second, 0) + hits
+        if hits <= 0:
+            return True
+        known = self._pending.get(second)
+        self._pending[second] = (known or 0) + hits
         if second < self.now:
             self._sum += hits
+        elif known is None:
+            heapq.heappush(self._future, second)
         return True
+
+    def _next_pending(self, before: int) -> int:
+        """The first second >= now that has hits, or `before` when there is none earlier."""
+        future, now = self._future, self.now
+        assert now is not None
+        while future and future[0] < now:
+            heapq.heappop(future)
+        return future[0] if future and future[0] < before else before
 
     def advance(self, to: int) -> list[AlertEvent]:
         """Evaluate every instant in (now, to]; returns what changed, in time order."""
@@ -74,15 +96,13 @@ class RateAlert:
         if self.now is None:
             self.now = to
             return events
-        pending, window = self._pending, self.window
+        pending, window, limit = self._pending, self.window, self._limit
         while self.now < to:
             if self._sum == 0 and not self.active:
-                # Empty window: nothing can happen before the next second that has hits.
-                upcoming = [s for s in pending if self.now <= s < to]
-                nxt = min(upcoming) if upcoming else to
+                # Empty window (so no hits before now either): jump to the next second with
+                # hits, since nothing can change before it.
+                nxt = self._next_pending(to)
                 if nxt > self.now:
-                    for s in [s for s in pending if s < nxt - window]:
-                        del pending[s]
                     self.now = nxt
                     continue
             closing = self.now
@@ -90,13 +110,14 @@ class RateAlert:
             self._sum -= pending.pop(closing - window, 0)
             self.now = closing + 1
             if self.active:
-                self._peak = max(self._peak, self._sum)
-                if self._sum <= self._limit:
+                if self._sum > self._peak:
+                    self._peak = self._sum
+                if self._sum <= limit:
                     self.active = False
                     events.append(
                         AlertEvent("recovered", self.now, self._sum, window, self._peak / window)
                     )
-            elif self._sum > self._limit:
+            elif self._sum > limit:
                 self.active = True
                 self._peak = self._sum
                 events.append(

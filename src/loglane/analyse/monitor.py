@@ -124,20 +124,21 @@ class Monitor:
         for iv, detail in block.details.items():
             if iv < reported_iv:
                 self._late += detail.hits
-                self._fold(detail)
             else:
                 mine = self._details.get(iv)
                 if mine is None:
                     self._details[iv] = detail
                 else:
                     mine.merge(detail)
+        t = block.totals
+        s.totals.hits += t.hits
+        s.totals.bytes += t.bytes
+        s.totals.statuses.update(t.statuses)
+        s.totals.sections.update(t.sections)
+        s.hosts.update(t.hosts)
         s.paths.update(block.paths)
         if len(s.paths) > 2 * MAX_PATHS:
             s.paths = Counter(dict(s.paths.most_common(MAX_PATHS)))
-
-    def _fold(self, detail: Detail) -> None:
-        self.summary.totals.merge(detail)
-        self.summary.hosts.update(detail.hosts)
 
     def advance(self, to: int) -> list[Event]:
         """Move the clock to instant `to`; alert changes and reports that fell due."""
@@ -195,8 +196,9 @@ class Monitor:
         return events
 
     def _report(self, start: int, end: int) -> Report:
+        if self._current is not None:
+            self._current.peak = self.alert.peak
         detail = self._details.pop(start // self.interval, None) or Detail()
-        self._fold(detail)
         report = Report(
             start,
             end,
@@ -223,6 +225,5 @@ class Monitor:
         width = self.interval
         if end % width:
             events.append(self._report(end // width * width, end))
-        for iv in sorted(self._details):  # lines stamped after the end still count in totals
-            self._fold(self._details.pop(iv))
+        self._details.clear()  # lines stamped after the end: in the summary, in no report
         return events

@@ -1,0 +1,116 @@
+"""Replay speed of `loglane monitor --replay --json` against GoAccess, same file, same run.
+
+    .venv/bin/python bench/bench_monitor.py [--copies 100] [--runs 3]
+
+The input is elastic's 10,000-line Apache sample repeated `--copies` times into a temporary
+file (1M lines by default). Each copy moves the year on by one (2015, 2016, ...), so the log
+keeps going forward in time as a real log does; without that every later copy would be
+hours behind the first and the monitor would treat it as late lines. GoAccess parses the same
+file with --log-format=COMBINED. For each tool: the median over the runs of wall-clock
+lines/s, and of lines per CPU-second (user + system time of the process and its children,
+so loglane's worker processes count). A plain single-core Python loop (one compiled regex
+per line) is shown as a floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[2] / "shared/data/accesslog/elastic_apache_logs.log"
+
+
+def make_input(path: Path, copies: int) -> int:
+    raw = DATA.read_bytes()
+    with open(path, "wb") as f:
+        for k in range(copies):
+            f.write(raw.replace(b"/2015:", f"/{2015 + k}:".encode()))
+    return raw.count(b"\n") * copies
+
+
+def timed(cmd: list[str]) -> tuple[float, float, str]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, proc.stdout
+
+
+def regex_loop(path: Path) -> tuple[float, float]:
+    pattern = re.compile(rb'(\S+) \S+ \S+ \[([^\]]+)\] "(?:\S+ (\S*)[^"]*|-|)" (\d{3}) (\d+|-)')
+    start, cpu0 = time.perf_counter(), time.process_time()
+    hits = 0
+    with open(path, "rb") as f:
+        for line in f:
+            if pattern.match(line):
+                hits += 1
+    return time.perf_counter() - start, time.process_time() - cpu0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--copies", type=int, default=100, help="copies of the 10k-line file")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--jobs", type=int, default=None, help="loglane worker processes")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-monitor-") as tmp:
+        log = Path(tmp) / "access.log"
+        lines = make_input(log, args.copies)
+        size_mb = log.stat().st_size / 1e6
+        print(f"input: {lines:,} lines, {size_mb:.0f} MB ({args.copies} x elastic sample)")
+        print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+        results: dict[str, list[tuple[float, float]]] = {}
+
+        loglane = [sys.executable, "-m", "loglane", "monitor", "--replay", "--json", str(log)]
+        if args.jobs:
+            loglane += ["--jobs", str(args.jobs)]
+        goaccess = shutil.which("goaccess")
+        version = ""
+        if goaccess:
+            version = subprocess.run(
+                [goaccess, "--version"], capture_output=True, text=True
+            ).stdout.split("\n")[0]
+        for _ in range(args.runs):
+            wall, cpu, out = timed(loglane)
+            summary = json.loads(out.splitlines()[-1])
+            assert summary["requests"] == lines, summary["requests"]
+            results.setdefault("loglane monitor --replay --json", []).append((wall, cpu))
+            if goaccess:
+                report = Path(tmp) / "goaccess.json"
+                cmd = [goaccess, str(log), "--log-format=COMBINED", "--no-global-config",
+                       "-o", str(report)]  # fmt: skip
+                wall, cpu, _ = timed(cmd)
+                total = json.loads(report.read_text())["general"]["valid_requests"]
+                assert total == lines, total
+                results.setdefault(f"{version} (COMBINED, JSON report)", []).append((wall, cpu))
+            wall, cpu = regex_loop(log)
+            results.setdefault("Python loop, one regex match per line (1 core)", []).append(
+                (wall, cpu)
+            )
+        if not goaccess:
+            print("goaccess is not installed: skipped (apt-get install goaccess)")
+        print()
+        print("| tool | lines/s (wall) | lines per CPU-second | wall s | CPU s |")
+        print("|---|---:|---:|---:|---:|")
+        for name, runs in results.items():
+            wall = statistics.median(w for w, _ in runs)
+            cpu = statistics.median(c for _, c in runs)
+            print(f"| {name} | {lines / wall:,.0f} | {lines / cpu:,.0f} | {wall:.2f} | {cpu:.2f} |")
+        print(f"\nmedians of {args.runs} runs")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
