@@ -124,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="how often to look for new data at end of file",
     )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no closing statistics line on stdout"
+    )
     parser.set_defaults(whole=False)
     return parser
 
@@ -168,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         drain_timeout=args.drain_timeout,
         poll_interval=args.poll_interval,
         exit_when_done=args.exit_when_done,
+        quiet=args.quiet,
     )
     try:
         runner = WholeFileShipper if args.whole else LineShipper

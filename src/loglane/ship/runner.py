@@ -49,6 +49,7 @@ class Options:
     drain_timeout: float
     poll_interval: float
     exit_when_done: bool
+    quiet: bool = False
 
 
 class _Run:
@@ -130,6 +131,13 @@ class _Run:
             )
         self.checkpoints.save()
         self.spool.close()
+        if code == 0 and not self.opts.quiet:
+            pub = self.publisher
+            print(
+                f"shipped {pub.confirmed_lines} lines in {pub.confirmed_batches} messages "
+                f"to {self.opts.queue} (confirmed by the broker)",
+                flush=True,
+            )
         return code
 
 
