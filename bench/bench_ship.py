@@ -111,6 +111,7 @@ def run_ship_only(path: Path, lines: int, batch: int, tmp: Path) -> tuple[float,
         "--batch-lines",
         str(batch),
         "--exit-when-done",
+        "-q",
     )
     if proc.wait() != 0:
         raise RuntimeError("loglane ship failed")
@@ -165,6 +166,7 @@ def run_end_to_end(path: Path, lines: int, batch: int, consumers: int, tmp: Path
         "--batch-lines",
         str(batch),
         "--exit-when-done",
+        "-q",
     )
 
     def finished() -> bool:
