@@ -132,6 +132,7 @@ def test_prefix_levels_of_the_configuration_apply_to_stdlib_names(fakelib: Modul
 def test_capture_replaces_the_roots_handlers_and_context_fields_reach_stdlib_records() -> None:
     old = logging.StreamHandler(sys.stderr)
     logging.getLogger().addHandler(old)
+    level_before = logging.getLogger().level
     lines = configure_memory()
     handler = loglane.capture_stdlib()
     assert logging.getLogger().handlers == [handler]
@@ -141,6 +142,9 @@ def test_capture_replaces_the_roots_handlers_and_context_fields_reach_stdlib_rec
     logging.getLogger("web").info("outside")
     handler.flush()  # what logging.shutdown() calls: returns once loglane has written it
     assert lines == ["INFO web: inside request_id=abc user=1", "INFO web: outside"]
+    loglane.release_stdlib()
+    assert old in logging.getLogger().handlers and handler not in logging.getLogger().handlers
+    assert logging.getLogger().level == level_before
 
 
 def test_dictconfig_with_loglane_stdlibhandler_by_class_and_by_factory() -> None:

@@ -124,6 +124,7 @@ class StdlibHandler(logging.Handler):
 
 
 _captured: StdlibHandler | None = None
+_before: tuple[list[logging.Handler], int] | None = None  # the root's handlers and level
 
 
 def capture_stdlib(level: int | str | None = None, *, replace: bool = True,
@@ -142,10 +143,11 @@ def capture_stdlib(level: int | str | None = None, *, replace: bool = True,
     cost by a third to a half, but for the whole process: other handlers and filters then see
     ``pathname="(unknown file)"``, ``lineno=0``, no thread or process name.
     """
-    global _captured
+    global _captured, _before
     root = logging.getLogger()
     handler = _captured
     if handler is None:
+        _before = (list(root.handlers), root.level)
         handler = _captured = StdlibHandler()
         REGISTRY.on_apply.append(_follow_configuration)
     if replace:
@@ -170,13 +172,21 @@ def capture_stdlib(level: int | str | None = None, *, replace: bool = True,
 
 
 def release_stdlib() -> None:
-    """Undo ``capture_stdlib``: take its handler off the root logger."""
-    global _captured
+    """Undo ``capture_stdlib``: its handler off the root logger, the root's handlers and level
+    as they were before."""
+    global _captured, _before
     if _captured is not None:
-        logging.getLogger().removeHandler(_captured)
+        root = logging.getLogger()
+        root.removeHandler(_captured)
+        if _before is not None:
+            handlers, level = _before
+            for other in handlers:
+                if other not in root.handlers:
+                    root.addHandler(other)
+            root.setLevel(level)
         if _follow_configuration in REGISTRY.on_apply:
             REGISTRY.on_apply.remove(_follow_configuration)
-        _captured = None
+        _captured = _before = None
 
 
 def _follow_configuration() -> None:
