@@ -38,6 +38,13 @@ def require_service(name: str, host: str, port: int) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def _plain_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests read console output as plain text, whatever colour settings the runner has."""
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
+
 @pytest.fixture
 def rabbitmq_url() -> str:
     require_service("RabbitMQ", RABBITMQ_HOST, RABBITMQ_PORT)
