@@ -17,7 +17,8 @@ import gc
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
+from itertools import islice, repeat
+from operator import floordiv, itemgetter, le
 from typing import Generic, TypeVar
 
 from .accesslog import LogFormat, decode, parse_time, section_of
@@ -155,41 +156,43 @@ class Aggregator:
     def _columns(self, rows: Sequence[tuple[bytes, ...]], block: Block) -> Block:
         if not rows:
             return block
+        n = len(rows)
         hosts, times, paths, statuses, sizes = (list(map(itemgetter(i), rows)) for i in range(5))
         secs = list(map(self._times.__getitem__, times))
-        width = self.interval
-        ivs = [s // width for s in secs]
+        ivs = list(map(floordiv, secs, repeat(self.interval, n)))
+        codes = list(map(self._statuses.__getitem__, statuses))
         sections = list(map(self._sections.__getitem__, paths))
+        names = list(map(self._text.__getitem__, hosts))
         byte_counts = list(map(self._sizes.__getitem__, sizes))
-        block.requests = len(rows)
+        block.requests = n
         block.per_second = dict(Counter(secs))
-        details: dict[int, Detail] = {}
-        for iv, n in Counter(ivs).items():
-            details[iv] = Detail(hits=n)
-        status_of = self._statuses.__getitem__
-        for (iv, st), n in Counter(zip(ivs, statuses, strict=True)).items():
-            details[iv].statuses[status_of(st)] += n
-        for (iv, sec), n in Counter(zip(ivs, sections, strict=True)).items():
-            details[iv].sections[sec] = n
-        text = self._text.__getitem__
-        for (iv, host), n in Counter(zip(ivs, hosts, strict=True)).items():
-            details[iv].hosts[text(host)] += n
-        if len(details) == 1:
-            details[ivs[0]].bytes = sum(byte_counts)
-        else:
-            for iv, size in zip(ivs, byte_counts, strict=True):
-                details[iv].bytes += size
-        block.details = details
-        # Block totals straight from the columns (C-level Counters): the summary adds these up
-        # instead of re-adding every interval's details.
+        # Block totals straight from the columns; the summary adds these up.
         block.totals = Detail(
-            len(rows),
-            sum(byte_counts),
-            Counter({status_of(k): n for k, n in Counter(statuses).items()}),
-            Counter(sections),
-            Counter({text(h): n for h, n in Counter(hosts).items()}),
+            n, sum(byte_counts), Counter(codes), Counter(sections), Counter(names)
         )
-        block.paths = Counter({text(p): n for p, n in Counter(paths).items()})
+        block.paths = Counter({self._text[p]: k for p, k in Counter(paths).items()})
+        # Per-interval details: order the lines by interval (usually they already are), then
+        # each interval is one slice of every column, counted in C.
+        if not all(map(le, ivs, islice(ivs, 1, None))):
+            order = sorted(range(n), key=ivs.__getitem__)
+            ivs, codes, sections, names, byte_counts = (
+                list(map(col.__getitem__, order))
+                for col in (ivs, codes, sections, names, byte_counts)
+            )
+        counts = Counter(ivs)
+        details: dict[int, Detail] = {}
+        pos = 0
+        for iv in sorted(counts):
+            end = pos + counts[iv]
+            details[iv] = Detail(
+                end - pos,
+                sum(byte_counts[pos:end]),
+                Counter(codes[pos:end]),
+                Counter(sections[pos:end]),
+                Counter(names[pos:end]),
+            )
+            pos = end
+        block.details = details
         return block
 
 

@@ -97,30 +97,29 @@ class RateAlert:
             self.now = to
             return events
         pending, window, limit = self._pending, self.window, self._limit
-        while self.now < to:
-            if self._sum == 0 and not self.active:
+        # Locals in the per-second loop: it runs once per second of log time.
+        now, total, active, peak = self.now, self._sum, self.active, self._peak
+        get, pop = pending.get, pending.pop
+        while now < to:
+            if total == 0 and not active:
                 # Empty window (so no hits before now either): jump to the next second with
                 # hits, since nothing can change before it.
+                self.now = now
                 nxt = self._next_pending(to)
-                if nxt > self.now:
-                    self.now = nxt
+                if nxt > now:
+                    now = nxt
                     continue
-            closing = self.now
-            self._sum += pending.get(closing, 0)
-            self._sum -= pending.pop(closing - window, 0)
-            self.now = closing + 1
-            if self.active:
-                if self._sum > self._peak:
-                    self._peak = self._sum
-                if self._sum <= limit:
-                    self.active = False
-                    events.append(
-                        AlertEvent("recovered", self.now, self._sum, window, self._peak / window)
-                    )
-            elif self._sum > limit:
-                self.active = True
-                self._peak = self._sum
-                events.append(
-                    AlertEvent("triggered", self.now, self._sum, window, self._sum / window)
-                )
+            total += get(now, 0) - pop(now - window, 0)
+            now += 1
+            if active:
+                if total > peak:
+                    peak = total
+                if total <= limit:
+                    active = False
+                    events.append(AlertEvent("recovered", now, total, window, peak / window))
+            elif total > limit:
+                active = True
+                peak = total
+                events.append(AlertEvent("triggered", now, total, window, total / window))
+        self.now, self._sum, self.active, self._peak = now, total, active, peak
         return events

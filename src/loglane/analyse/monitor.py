@@ -13,6 +13,7 @@ and show up as `late` in the next report.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -72,6 +73,7 @@ class Summary:
 
 
 Event = AlertEvent | Report | Quiet
+EMPTY = Detail()  # shared by the reports of intervals without traffic; never mutated
 
 
 class Monitor:
@@ -95,6 +97,7 @@ class Monitor:
         self.summary = Summary()
         self.now: int | None = None  # every interval ending at or before now is reported
         self._details: dict[int, Detail] = {}
+        self._detail_ivs: list[int] = []  # heap of the keys of _details (and stale ones)
         self._unparsed = 0
         self._late = 0
         self._current: AlertPeriod | None = None
@@ -128,6 +131,7 @@ class Monitor:
                 mine = self._details.get(iv)
                 if mine is None:
                     self._details[iv] = detail
+                    heapq.heappush(self._detail_ivs, iv)
                 else:
                     mine.merge(detail)
         t = block.totals
@@ -175,7 +179,10 @@ class Monitor:
             or self._late
         ):
             return boundary - width
-        nxt = min([iv * width for iv in self._details] + [to])
+        ivs = self._detail_ivs
+        while ivs and ivs[0] not in self._details:
+            heapq.heappop(ivs)
+        nxt = min(ivs[0] * width, to) if ivs else to
         return max(boundary - width, nxt // width * width)
 
     def _alerts_until(self, to: int) -> None:
@@ -198,7 +205,7 @@ class Monitor:
     def _report(self, start: int, end: int) -> Report:
         if self._current is not None:
             self._current.peak = self.alert.peak
-        detail = self._details.pop(start // self.interval, None) or Detail()
+        detail = self._details.pop(start // self.interval, None) or EMPTY
         report = Report(
             start,
             end,
@@ -226,4 +233,5 @@ class Monitor:
         if end % width:
             events.append(self._report(end // width * width, end))
         self._details.clear()  # lines stamped after the end: in the summary, in no report
+        self._detail_ivs.clear()
         return events

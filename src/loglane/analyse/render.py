@@ -58,8 +58,19 @@ def _period(p: AlertPeriod, n: int) -> str:
     return f"#{n} {clock(p.triggered)} → {end} (peak {p.peak:.1f}/s)"
 
 
+def top(counter: Counter[Any], n: int) -> list[tuple[Any, int]]:
+    """counter.most_common(n), faster for the small counters of one interval."""
+    if len(counter) > 64:
+        return counter.most_common(n)
+    return sorted(counter.items(), key=_count, reverse=True)[:n]
+
+
+def _count(item: tuple[Any, int]) -> int:
+    return item[1]
+
+
 def _top(counter: Counter[Any], n: int = TOP) -> str:
-    items = counter.most_common(n)
+    items = top(counter, n)
     return " · ".join(f"{k} {v}" for k, v in items) if items else "-"
 
 
@@ -179,8 +190,8 @@ class JsonRenderer:
                     "seconds": ev.seconds,
                     **detail_json(d),
                     "rate": round(d.hits / ev.seconds, 3) if ev.seconds else 0.0,
-                    "sections": d.sections.most_common(TOP * 2),
-                    "hosts": d.hosts.most_common(TOP),
+                    "sections": top(d.sections, TOP * 2),
+                    "hosts": top(d.hosts, TOP),
                     "unparsed": ev.unparsed,
                     "late": ev.late,
                     "window_rate": round(ev.window_rate, 3),
