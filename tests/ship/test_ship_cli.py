@@ -100,6 +100,7 @@ def test_whole_files_one_message_each_and_not_twice(
         (["--amqp", "amqp://guest:wrong@127.0.0.1:5672/%2F"], "ACCESS_REFUSED"),
         (["--whole-files", "MISSING"], "no such file"),
         (["--exit-when-done", "MISSING"], "no such file"),
+        (["DIR"], "not a regular file"),
     ],
 )
 def test_clear_one_line_errors_exit_2(
@@ -107,7 +108,8 @@ def test_clear_one_line_errors_exit_2(
 ) -> None:
     log = tmp_path / "x.log"
     write_lines(log, 0, 3)
-    extra = [str(tmp_path / "missing.log") if e == "MISSING" else e for e in extra]
+    names = {"MISSING": str(tmp_path / "missing.log"), "DIR": str(tmp_path)}
+    extra = [names.get(e, e) for e in extra]
     args = [str(log), "--queue", queue, "--state", str(tmp_path / "s"), "--exit-when-done"]
     if "--amqp" not in extra:
         args += ["--amqp", rabbitmq_url]

@@ -146,6 +146,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_url(args.amqp)
     except ValueError as exc:
         return _fail(str(exc))
+    # the same file named twice would be read twice: once is enough
+    args.files = list(dict.fromkeys(os.path.abspath(p) for p in args.files))
+    for path in args.files:
+        if os.path.exists(path) and not os.path.isfile(path):
+            return _fail(f"{path}: not a regular file")
     if args.whole or args.exit_when_done:
         for path in args.files:
             if not os.path.isfile(path):

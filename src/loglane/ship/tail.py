@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import os
+import stat
 import time
 from collections.abc import Callable
 
@@ -261,6 +262,10 @@ class Follower:
             self._why = exc.strerror or type(exc).__name__
             return None
         st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            self._why = "not a regular file"
+            return None
         known = state or self.checkpoints.get(st.st_dev, st.st_ino)
         if known is None or not known.matches(fd, st.st_size):
             before = 0
