@@ -334,7 +334,11 @@ def main(argv: list[str] | None = None) -> int:
         path = tmp / "tests.log"
         make_file(path, args.lines)
         size = path.stat().st_size
-        print(f"{args.lines} lines, {size / 1e6:.1f} MB, {os.cpu_count()} CPUs, broker {AMQP}")
+        load = os.getloadavg()[0]
+        print(
+            f"{args.lines} lines, {size / 1e6:.1f} MB, {os.cpu_count()} CPUs "
+            f"(load {load:.1f} at start), broker {AMQP}"
+        )
         n, b, r = args.lines, args.batch_lines, range(args.repeat)
         rows: list[tuple[str, str]] = []
         runs = [run_ship_only(path, n, b, tmp) for _ in r]
@@ -362,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
                         median_rate(n, times),
                     )
                 )
+        rows.append(("load average at the end", f"{os.getloadavg()[0]:.1f}"))
         width = max(len(name) for name, _ in rows)
         for name, value in rows:
             print(f"{name:<{width}}  {value}")
