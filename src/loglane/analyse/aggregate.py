@@ -13,13 +13,14 @@ and the parent merges them in file order.
 
 from __future__ import annotations
 
+import collections
 import gc
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice, repeat
 from operator import floordiv, itemgetter, le
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .accesslog import LogFormat, decode, parse_time, section_of
 
@@ -28,7 +29,19 @@ __all__ = ["Block", "Detail", "aggregate"]
 K = TypeVar("K")
 V = TypeVar("V")
 
+# The C helper behind Counter.update (CPython, present since 3.2; Counter uses it itself).
+_count_elements: Callable[[dict[Any, int], Iterable[Any]], None] = collections._count_elements  # type: ignore[attr-defined]
+_SECONDS = {b"%02d" % i: i for i in range(60)}
 MAX_UNPARSED_KEPT = 1000  # per block, for --show-unparsed; the count is always exact
+
+
+def _counter(items: list[K]) -> Counter[K]:
+    """Counter(items) without Counter.__init__'s Python-level checks: an interval holds a
+    handful of lines and there can be one interval per few lines, so this is hot."""
+    counter: Counter[K] = Counter.__new__(Counter)
+    dict.__init__(counter)
+    _count_elements(counter, items)
+    return counter
 
 
 class _Cache(dict[K, V], Generic[K, V]):
@@ -86,26 +99,26 @@ class Aggregator:
         self.interval = interval
         self.keep_unparsed = keep_unparsed
         self._times: _Cache[bytes, int] = _Cache(self._time)
-        self._hours: dict[bytes, int] = {}
+        self._minutes: dict[bytes, int] = {}
         self._sections: _Cache[bytes, str] = _Cache(lambda p: section_of(decode(p)))
         self._statuses: _Cache[bytes, int] = _Cache(int)
         self._sizes: _Cache[bytes, int] = _Cache(lambda b: 0 if b == b"-" else int(b))
         self._text: _Cache[bytes, str] = _Cache(decode)
 
     def _time(self, raw: bytes) -> int:
-        """parse_time, with CLF times split into a cached date-hour-zone and minutes:seconds
+        """parse_time, with CLF times split into a cached date-hour-minute-zone and seconds
         (a sparse log has nearly as many distinct seconds as lines)."""
-        if len(raw) == 26 and raw[14:15] == b":" and raw[17:18] == b":":
-            mm, ss = raw[15:17], raw[18:20]
-            if mm.isdigit() and ss.isdigit() and int(mm) < 60 and int(ss) < 60:
-                key = raw[:14] + raw[20:]
-                base = self._hours.get(key)
+        if len(raw) == 26 and raw[17:18] == b":":
+            ss = _SECONDS.get(raw[18:20])
+            if ss is not None:
+                key = raw[:17] + raw[20:]
+                base = self._minutes.get(key)
                 if base is None:
-                    base = parse_time(raw[:14] + b":00:00" + raw[20:])
-                    if len(self._hours) > 100_000:
-                        self._hours.clear()
-                    self._hours[key] = base
-                return base + int(mm) * 60 + int(ss)
+                    base = parse_time(raw[:17] + b":00" + raw[20:])
+                    if len(self._minutes) > 100_000:
+                        self._minutes.clear()
+                    self._minutes[key] = base
+                return base + ss
         return parse_time(raw)
 
     def aggregate(self, chunk: bytes) -> Block:
@@ -187,9 +200,9 @@ class Aggregator:
             details[iv] = Detail(
                 end - pos,
                 sum(byte_counts[pos:end]),
-                Counter(codes[pos:end]),
-                Counter(sections[pos:end]),
-                Counter(names[pos:end]),
+                _counter(codes[pos:end]),
+                _counter(sections[pos:end]),
+                _counter(names[pos:end]),
             )
             pos = end
         block.details = details
