@@ -97,11 +97,12 @@ def test_fallback_then_back_to_the_daemon(
     write(sink, *records(10, 0))
     assert daemon.stop() == 0
     write(sink, *records(10, 10))  # buffered: not down long enough yet
-    deadline = time.monotonic() + 10
-    while not today(base).exists() or len(numbers(today(base))) < 20:
-        assert time.monotonic() < deadline
+
+    def written_directly() -> bool:
         sink.flush()  # the writer calls flush after every cycle
-        time.sleep(0.02)
+        return today(base).exists() and len(numbers(today(base))) == 20
+
+    wait_for(written_directly, what="the fallback to append the buffered lines")
     assert capfd.readouterr().err.count("directly") == 1
     daemon.start()
 
