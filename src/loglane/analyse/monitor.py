@@ -51,7 +51,7 @@ class Report:
 
 @dataclass
 class Quiet:
-    """Intervals with no traffic and no alert, collapsed (replay only)."""
+    """Intervals with no traffic while no alert is active, collapsed (replay only)."""
 
     start: int
     end: int
@@ -171,9 +171,10 @@ class Monitor:
     def _quiet_until(self, boundary: int, to: int) -> int:
         """Where the run of empty intervals starting at boundary - interval ends."""
         width = self.interval
+        # The alert window may still be draining: with no new hits its sum can only fall, so
+        # while no alert is active nothing can happen there but a slow decline.
         if (
             boundary // width - 1 in self._details
-            or self.alert.hits
             or self.alert.active
             or self._unparsed
             or self._late
