@@ -69,12 +69,32 @@ class Detail:
     sections: Counter[str] = field(default_factory=Counter)
     hosts: Counter[str] = field(default_factory=Counter)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Blocks cross from worker processes by pickle; rebuilding Counters through
+        # Counter.__init__ would cost the parent more than the workers saved it.
+        return (
+            _detail,
+            (self.hits, self.bytes, dict(self.statuses), dict(self.sections), dict(self.hosts)),
+        )
+
     def merge(self, other: Detail) -> None:
         self.hits += other.hits
         self.bytes += other.bytes
         self.statuses.update(other.statuses)
         self.sections.update(other.sections)
         self.hosts.update(other.hosts)
+
+
+def _as_counter(items: dict[K, int]) -> Counter[K]:
+    counter: Counter[K] = Counter.__new__(Counter)
+    dict.__init__(counter, items)
+    return counter
+
+
+def _detail(
+    hits: int, size: int, statuses: dict[int, int], sections: dict[str, int], hosts: dict[str, int]
+) -> Detail:
+    return Detail(hits, size, _as_counter(statuses), _as_counter(sections), _as_counter(hosts))
 
 
 @dataclass
