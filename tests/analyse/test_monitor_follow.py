@@ -225,3 +225,18 @@ def test_follow_write_rotate_truncate_then_sigint(tmp_path: Path) -> None:
     assert summary["sections"] == {"/api": 20, "/rotated": 3, "/truncated": 1}
     assert len(summary["alerts"]) == 1 and summary["alerts"][0]["recovered"] is not None
     assert proc.stderr is not None and proc.stderr.read() == ""
+
+
+def test_live_from_a_pipe_until_eof() -> None:
+    data = b"".join(clf(time.time(), "/pipe/x") for _ in range(30)) + b"garbage\n"
+    proc = subprocess.run(
+        [sys.executable, "-m", "loglane", "monitor", "-", "--json", "--interval", "1",
+         "--window", "2", "--threshold", "5"],
+        input=data, capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    objs = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert objs[-1]["type"] == "summary"
+    assert objs[-1]["requests"] == 30 and objs[-1]["unparsed"] == 1
+    assert objs[-1]["sections"] == {"/pipe": 30}
+    assert any(o["type"] == "alert" and o["state"] == "triggered" for o in objs)

@@ -14,7 +14,7 @@ from typing import NoReturn
 from .accesslog import LogFormat, detect_format, get_format
 from .aggregate import Aggregator, Block
 from .clock import Clock, WallClock
-from .follow import Follower
+from .follow import Follower, StreamFollower
 from .monitor import Monitor
 from .render import JsonRenderer, TextRenderer
 from .replay import blocks_of_file, blocks_of_stream
@@ -162,13 +162,18 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
                 )
             replay(blocks, monitor, outputs, show_unparsed=args.show_unparsed, stop=stop)
         else:
+            follower: Follower | StreamFollower
             if path == "-":
-                return _fail("following stdin is not supported; use --replay with -")
-            if not os.path.exists(path):
-                print(f"loglane monitor: waiting for {path} to appear", file=sys.stderr)
-            fmt = _resolve_format(args.format, path, None)
+                # a pipe (`tail -F x | loglane monitor -`): live, on the wall clock, until EOF
+                follower = StreamFollower(sys.stdin.fileno())
+                fmt = get_format("combined" if args.format == "auto" else args.format)
+            else:
+                if not os.path.exists(path):
+                    print(f"loglane monitor: waiting for {path} to appear", file=sys.stderr)
+                fmt = _resolve_format(args.format, path, None)
+                follower = Follower(path, from_start=args.from_start)
             live(
-                Follower(path, from_start=args.from_start),
+                follower,
                 Aggregator(fmt, args.interval, args.show_unparsed),
                 monitor,
                 outputs,

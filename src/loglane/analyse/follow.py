@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from typing import BinaryIO
 
-__all__ = ["Follower"]
+__all__ = ["Follower", "StreamFollower"]
 
 READ_LIMIT = 8 << 20  # per poll, so one poll never holds a whole huge backlog
 
@@ -95,3 +95,37 @@ class Follower:
             cut = len(out)
         self._partial = out[cut:]
         return out[:cut]
+
+
+class StreamFollower:
+    """Live lines from a pipe or terminal (`loglane monitor -`): whatever is readable now,
+    without blocking, up to the last newline. `eof` turns true when the writer is gone."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.eof = False
+        self._partial = b""
+
+    def poll(self) -> bytes:
+        import select
+
+        out = self._partial
+        while not self.eof:
+            ready, _, _ = select.select([self.fd], [], [], 0)
+            if not ready:
+                break
+            data = os.read(self.fd, 1 << 20)
+            if not data:
+                self.eof = True
+                break
+            out += data
+            if len(out) > READ_LIMIT:
+                break
+        if self.eof and out and not out.endswith(b"\n"):
+            out += b"\n"
+        cut = out.rfind(b"\n") + 1
+        self._partial = out[cut:]
+        return out[:cut]
+
+    def close(self) -> None:
+        pass

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from .aggregate import Aggregator, Block
 from .clock import Clock
-from .follow import Follower
+from .follow import Follower, StreamFollower
 from .monitor import Event, Monitor, Summary
 
 __all__ = ["Output", "live", "replay"]
@@ -67,7 +67,7 @@ def replay(
 
 
 def live(
-    follower: Follower,
+    follower: Follower | StreamFollower,
     aggregator: Aggregator,
     monitor: Monitor,
     outputs: Sequence[Output],
@@ -87,7 +87,7 @@ def live(
                 _take(monitor, aggregator.aggregate(data), outputs, show_unparsed)
             now = clock.now()
             _emit(outputs, monitor.advance(int(now)))
-            if stop.is_set():
+            if stop.is_set() or getattr(follower, "eof", False):
                 break
             # Wake at the next whole second at the latest: alerts are due every second.
             if clock.wait(stop, min(poll, int(now) + 1 - now + 0.001)):
