@@ -185,11 +185,12 @@ def test_restart_resumes_at_checkpoint_with_the_same_batches(tmp_path: Path) -> 
     cps.save()
     first.close()
     write_lines(path, 15, 20)  # the file grew while the shipper was down
-    again = Follower(str(path), Checkpoints(tmp_path / "state"), "h", batch_lines=10)
+    # restarted with other options: the file keeps the batching it started with
+    again = Follower(str(path), Checkpoints(tmp_path / "state"), "h", batch_lines=7)
     redo = _drain(again)
     # the unconfirmed short batch comes again exactly as it was (same id, same bytes)
     assert (redo[0].message_id, redo[0].body) == (batches[1].message_id, batches[1].body)
-    assert sum(b.lines for b in redo) == 25
+    assert sum(b.lines for b in redo) == 25 and [b.lines for b in redo[1:]] == [10, 10]
     again.close()
 
 

@@ -54,6 +54,10 @@ class FileState:
     cuts: list[int] = field(default_factory=list)
     fp_len: int = 0
     fp_crc: int = 0
+    #: the batching this file started with, kept for its life: a restart with other options
+    #: must still cut the unconfirmed batches where they were cut before (0: not yet chosen)
+    batch_lines: int = 0
+    batch_bytes: int = 0
     _ahead: dict[int, int] = field(default_factory=dict, repr=False)
 
     @property
@@ -98,6 +102,8 @@ class FileState:
             "cuts": self.cuts,
             "fp_len": self.fp_len,
             "fp_crc": self.fp_crc,
+            "batch_lines": self.batch_lines,
+            "batch_bytes": self.batch_bytes,
         }
 
     @classmethod
@@ -111,6 +117,8 @@ class FileState:
             cuts=[int(c) for c in data.get("cuts", [])],
             fp_len=int(data.get("fp_len", 0)),
             fp_crc=int(data.get("fp_crc", 0)),
+            batch_lines=int(data.get("batch_lines", 0)),
+            batch_bytes=int(data.get("batch_bytes", 0)),
         )
 
 

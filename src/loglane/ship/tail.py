@@ -276,8 +276,11 @@ class Follower:
             known = FileState(path=self.path, dev=st.st_dev, ino=st.st_ino, gen=gen)
             known.fp_len, known.fp_crc = fingerprint(fd, st.st_size)
         known.path = self.path
+        if not known.batch_lines:
+            known.batch_lines, known.batch_bytes = self.lines, self.cap
         self.checkpoints.add(known)
-        reader = FileReader(self.path, fd, known, self.host, self.lines, self.cap)
+        lines, cap = known.batch_lines, known.batch_bytes
+        reader = FileReader(self.path, fd, known, self.host, lines, cap)
         if st.st_size < known.offset:
             reader.truncated()  # shrank while we were away
         return reader
