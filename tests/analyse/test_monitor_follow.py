@@ -160,7 +160,7 @@ def test_live_mode_on_a_scripted_clock(tmp_path: Path) -> None:
         (10, 20, 0),  # nothing arrived: still a report
         (20, 30, 0),
         (30, 40, 1),
-        (40, 45, 0),  # the partial interval at SIGINT time
+        (40, 46, 0),  # the partial interval at the stop, its current second included
     ]
     alerts = [(o["state"], o["at"] - t0, o["hits"]) for o in out.objs if o["type"] == "alert"]
     # the lines arrive at t0+7 (the poll at 7.0), so the window [-3, 7) holds all 40

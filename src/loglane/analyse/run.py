@@ -97,7 +97,8 @@ def live(
                 break
     finally:
         follower.close()
-    _emit(outputs, monitor.finish(max(int(clock.now()), monitor.now or 0)))
+    # Close the current second too: at exit, what has arrived is all there will be.
+    _emit(outputs, monitor.finish(max(int(clock.now()) + 1, monitor.now or 0)))
     for out in outputs:
         out.summary(monitor.summary)
     return monitor.summary
