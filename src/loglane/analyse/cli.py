@@ -192,6 +192,7 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
     finally:
         if args.dashboard:
             dashboard.stop()
+            TextRenderer(sys.stdout).summary(monitor.summary)  # stays on screen afterwards
         restore()
     if html is not None:
         print(f"loglane monitor: wrote {html.path}", file=sys.stderr)
