@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from loglane.daemon.server import Server
 
 log = logging.getLogger("loglane.serve")
+#: bytes of unread answers to a client beyond which intermediate ACKs are skipped
+_ACK_BACKLOG = 4096
 
 
 class Session(asyncio.Protocol):
@@ -40,6 +42,7 @@ class Session(asyncio.Protocol):
         self.draining = False  # the server is stopping; our read side is shut
         self.acks = False  # the client asked for ACK messages (loglane's extension)
         self.written = 0  # bytes of this client's data written so far
+        self.ack_owed = False  # an ACK was skipped; the final count must still be sent
         self.name = ""
 
     # ---- asyncio callbacks --------------------------------------------------------------
@@ -76,6 +79,8 @@ class Session(asyncio.Protocol):
             unwritten = len(self.partial)
             self.partial = b""
             self.server.write_now()
+            if self.ack_owed:
+                self._ack()
             self._send(protocol.shutdown_message(unwritten))
         else:
             if self.partial:
@@ -100,13 +105,24 @@ class Session(asyncio.Protocol):
     def wrote(self, size: int) -> None:
         self.written += size
         if self.acks:
-            self._send(protocol.ack_message(self.written))
+            # ACKs are cumulative: while a client does not read them, skip all but the last
+            # rather than let them pile up in our memory.
+            if self.transport is not None and self.transport.get_write_buffer_size() > _ACK_BACKLOG:
+                self.ack_owed = True
+            else:
+                self._ack()
+
+    def _ack(self) -> None:
+        self.ack_owed = False
+        self._send(protocol.ack_message(self.written))
 
     def write_failed(self, exc: OSError) -> None:
         """Our data could not be written: tell this client why and hang up (others go on)."""
         if self.closed:
             return
         log.warning("client %d: write to %s failed: %s", self.id, self.name, exc)
+        if self.ack_owed:
+            self._ack()
         self._send(protocol.error_message(exc))
         self._finish()
 
