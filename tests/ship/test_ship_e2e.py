@@ -1,4 +1,5 @@
-"""The whole road: files -> loglane ship -> RabbitMQ -> two loglane accumulate -> summary.
+"""The whole road: files -> loglane ship -> RabbitMQ -> two loglane accumulate -> summary,
+and an application's Logger -> AmqpSink -> the same queue.
 
 Mid-stream, one consumer is SIGKILLed and restarted, and the broker itself is restarted
 (``rabbitmqctl stop_app`` / ``start_app``). The summary must still equal the truth computed
@@ -26,6 +27,9 @@ from urllib.parse import urlsplit
 import pika
 import pytest
 from ship_helpers import StderrLines, env, start_ship, wait_for
+
+import loglane
+from loglane.ship import AmqpSink
 
 pytestmark = pytest.mark.services
 
@@ -138,12 +142,22 @@ def test_two_consumers_consumer_kill_and_broker_restart_give_exact_truth(
     store = f"sqlite:///{tmp_path / 'results.db'}"
     state = tmp_path / "state"
     stop_writing = threading.Event()
+    # an application logging through AmqpSink into the same queue, through the same outage
+    sink = AmqpSink(rabbitmq_url, queue, spool_dir=tmp_path / "app-spool", batch_lines=200)
+    app = loglane.Logger(
+        "e2e-app", None, sinks=[sink], stdout_level=None, stderr_level=None, overflow="block"
+    )
+    app_lines = 0
 
     def write(rounds: int) -> None:
+        nonlocal app_lines
         for _ in range(rounds):
             for i, f in enumerate(files):
                 with open(f, "a") as fh:
                     fh.write(truth.block(200, i))
+            for _ in range(100):
+                app.info("app line %d, nothing a parser would count", app_lines)
+                app_lines += 1
             if stop_writing.wait(0.05):  # pace the producers: data keeps arriving mid-test
                 return
 
@@ -191,9 +205,13 @@ def test_two_consumers_consumer_kill_and_broker_restart_give_exact_truth(
         wait_for(lambda: lines_counted() > before + 5000, 30, "progress after the restart", 0.2)
         stop_writing.set()
         writer.join(10)
-        wait_for(lambda: lines_counted() >= truth.lines, 90, "the summary to catch up", 0.3)
+        app.close()  # returns once the broker confirmed every app line
+        assert sink.stats()["outages"] == 1 and sink.stats()["dropped_lines"] == 0
+        expected = truth.lines + app_lines
+        wait_for(lambda: lines_counted() >= expected, 90, "the summary to catch up", 0.3)
     finally:
         stop_writing.set()
+        app.close()
         for proc in [shipper, *consumers]:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -206,7 +224,7 @@ def test_two_consumers_consumer_kill_and_broker_restart_give_exact_truth(
     summary = _results(store)
     totals = summary["totals"]
     assert isinstance(totals, dict)
-    assert totals["lines"] == truth.lines  # nothing lost, nothing counted twice
+    assert totals["lines"] == truth.lines + app_lines  # nothing lost, nothing counted twice
     tests = summary["tests"]
     assert isinstance(tests, list)
     got_passes = Counter({t["name"]: t["passes"] for t in tests if t["passes"]})

@@ -28,6 +28,7 @@ from typing import Any
 
 import aio_pika
 import aiormq.exceptions
+from aio_pika.connection import make_url
 
 from loglane import wire
 from loglane.ship.batch import Batch
@@ -159,11 +160,16 @@ class Publisher:
         self.outbox.wake = self.wake
         backoff = _BACKOFF_FIRST
         while not self._stop_due():
+            # aio_pika.connect() would leave a half-made connection unclosed when the
+            # handshake fails (a broker still starting): close it here, on its own loop.
+            connection = aio_pika.Connection(make_url(self.url))
             try:
-                connection = await aio_pika.connect(self.url, timeout=5.0)
+                await connection.connect(timeout=5.0)
             except asyncio.CancelledError:
+                await self._close(connection)
                 raise
             except Exception as exc:
+                await self._close(connection)
                 if _is_refusal(exc) and not self._ever_connected:
                     raise BrokerRefused(_describe(exc)) from exc
                 self._went_down(exc)
