@@ -158,3 +158,45 @@ def test_csv_timeline_against_the_definition() -> None:
         ("triggered", 1549574164, 1218),
         ("recovered", 1549574303, 1196),
     ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 30),  # how far to advance after this batch
+            st.dictionaries(st.integers(-40, 40), st.integers(1, 20), max_size=6),  # offsets
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    st.integers(1, 20),
+    st.sampled_from([0.5, 1.0, 3.0]),
+)
+def test_interleaved_and_late_hits_match_the_naive_definition(
+    ops: list[tuple[int, dict[int, int]]], window: int, threshold: float
+) -> None:
+    """Hits arrive in batches between advances, some in the past (late), some in the future;
+    the machine must agree with evaluating the definition naively at every instant over the
+    hits known at that instant."""
+    alert = RateAlert(window, threshold, start=1000)
+    known: dict[int, int] = {}
+    now, active, expected, got = 1000, False, [], []
+    for step, batch in ops:
+        for offset, n in batch.items():
+            second = now + offset
+            accepted = alert.add(second, n)
+            assert accepted == (second >= now - window)
+            if accepted:
+                known[second] = known.get(second, 0) + n
+        got += [(e.state, e.at, e.hits) for e in alert.advance(now + step)]
+        for e in range(now + 1, now + step + 1):
+            total = sum(n for s, n in known.items() if e - window <= s < e)
+            if not active and total > threshold * window:
+                active = True
+                expected.append(("triggered", e, total))
+            elif active and total <= threshold * window:
+                active = False
+                expected.append(("recovered", e, total))
+        now += step
+    assert got == expected

@@ -82,6 +82,14 @@ class RateAlert:
             heapq.heappush(self._future, second)
         return True
 
+    def add_many(self, hits: dict[int, int]) -> int:
+        """add() for a block's per-second counts; returns how many hits were too late."""
+        late = 0
+        for second, n in hits.items():
+            if not self.add(second, n):
+                late += n
+        return late
+
     def _next_pending(self, before: int) -> int:
         """The first second >= now that has hits, or `before` when there is none earlier."""
         future, now = self._future, self.now
@@ -101,12 +109,23 @@ class RateAlert:
         now, total, active, peak = self.now, self._sum, self.active, self._peak
         get, pop = pending.get, pending.pop
         while now < to:
-            if total == 0 and not active:
-                # Empty window (so no hits before now either): jump to the next second with
-                # hits, since nothing can change before it.
+            if not active and total <= limit:
+                # No new hits before the next pending second, so until then the window sum
+                # can only fall and nothing can trigger: jump there, dropping what leaves the
+                # window on the way. An empty window makes this the skip over long gaps.
+                # (Late hits can push the sum over the limit between two advances; then the
+                # next instant must be evaluated, hence `total <= limit`.)
                 self.now = now
                 nxt = self._next_pending(to)
                 if nxt > now:
+                    if total:
+                        cut = nxt - window
+                        if len(pending) < cut - (now - window):
+                            leaving = [s for s in pending if s < cut]
+                        else:
+                            leaving = [s for s in range(now - window, cut) if s in pending]
+                        for s in leaving:
+                            total -= pop(s)
                     now = nxt
                     continue
             total += get(now, 0) - pop(now - window, 0)

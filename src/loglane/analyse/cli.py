@@ -131,9 +131,9 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
         dashboard = Dashboard(args.threshold, args.window)
         outputs.append(dashboard)
     elif args.json:
-        outputs.append(JsonRenderer(sys.stdout, args.threshold))
+        outputs.append(JsonRenderer(sys.stdout, args.threshold, flush=not args.replay))
     else:
-        outputs.append(TextRenderer(sys.stdout))
+        outputs.append(TextRenderer(sys.stdout, flush=not args.replay))
     html = None
     if args.html:
         from .html import HtmlReport

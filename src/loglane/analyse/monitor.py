@@ -119,9 +119,7 @@ class Monitor:
             s.first = lo if s.first is None else min(s.first, lo)
             s.last = hi if s.last is None else max(s.last, hi)
             self.start(lo)
-        for sec, n in block.per_second.items():
-            if not self.alert.add(sec, n):
-                s.late += n
+        s.late += self.alert.add_many(block.per_second)
         assert self.now is not None or not block.details
         reported_iv = -1 if self.now is None else self.now // self.interval
         for iv, detail in block.details.items():

@@ -75,12 +75,14 @@ def _top(counter: Counter[Any], n: int = TOP) -> str:
 
 
 class TextRenderer:
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, *, flush: bool = True) -> None:
         self.out = out
+        self.flush = flush  # live: every event at once; replay: leave it to the buffer
 
     def _write(self, text: str) -> None:
         self.out.write(text + "\n")
-        self.out.flush()
+        if self.flush:
+            self.out.flush()
 
     def event(self, ev: Event) -> None:
         if isinstance(ev, AlertEvent):
@@ -154,13 +156,15 @@ def detail_json(d: Detail) -> dict[str, Any]:
 
 
 class JsonRenderer:
-    def __init__(self, out: TextIO, threshold: float) -> None:
+    def __init__(self, out: TextIO, threshold: float, *, flush: bool = True) -> None:
         self.out = out
         self.threshold = threshold
+        self.flush = flush
 
     def _write(self, obj: dict[str, Any]) -> None:
         self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
-        self.out.flush()
+        if self.flush:
+            self.out.flush()
 
     def event(self, ev: Event) -> None:
         if isinstance(ev, AlertEvent):
