@@ -372,7 +372,7 @@ def test_connection_lost_mid_stream_reconnects_exactly(
         )
         c.run()
         assert store.dropped == 1 and c.stats.reconnects >= 1
-        assert "lost RabbitMQ" in err.getvalue()
+        assert "lost RabbitMQ" in err.getvalue() and "RabbitMQ is back" in err.getvalue()
         summary = load(store)
     assert summary.counts() == truth(texts) and summary.messages == len(msgs)
     assert queue_depth(rabbitmq_url, queue) == 0

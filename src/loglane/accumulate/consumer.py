@@ -168,6 +168,7 @@ class Consumer:
             backoff = 0.5
             _close_quietly(conn)
             conn = None
+            lost = time.monotonic()
             while conn is None and not self._stopping:
                 try:
                     conn = connect(self._params)
@@ -176,6 +177,9 @@ class Consumer:
                     backoff = min(backoff * 2, 5.0)
             if conn is None:
                 return
+            if self.stats.reconnects == 1:
+                took = time.monotonic() - lost
+                print(f"loglane accumulate: RabbitMQ is back after {took:.1f} s", file=self.err)
 
     def _consume(self, conn: Any) -> bool:
         """Consume on ``conn``; True when finished (stopped or idle)."""
