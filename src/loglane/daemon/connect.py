@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import select
 import socket
 import sys
 import time
+from collections.abc import Callable
 
 from loglane.daemon import protocol
 
@@ -77,3 +79,26 @@ def connect(
         sock.close()
         raise
     return sock, replies, messages[1:]
+
+
+def read_answers(
+    sock: socket.socket,
+    replies: protocol.Replies,
+    deadline: float,
+    clock: Callable[[], float] = time.monotonic,
+) -> tuple[list[bytes], bool]:
+    """Messages until one that ends the connection (BYE, an error), end of stream or the
+    deadline; the flag says whether the stream ended."""
+    messages: list[bytes] = []
+    while not messages or protocol.is_informational(messages[-1]):
+        remaining = deadline - clock()
+        if remaining <= 0 or not select.select([sock], [], [], remaining)[0]:
+            return messages, False
+        try:
+            data = sock.recv(4096)
+        except OSError:
+            data = b""
+        if not data:
+            return messages, True
+        messages += replies.feed(data)
+    return messages, False

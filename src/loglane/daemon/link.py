@@ -29,10 +29,10 @@ import time
 from collections.abc import Callable
 
 from loglane.daemon import protocol
-from loglane.daemon.connect import OpenRefused, connect, say_on_stderr
+from loglane.daemon.connect import OpenRefused, connect, read_answers, say_on_stderr
+from loglane.daemon.direct import append_all, drop_oldest, open_direct
 from loglane.daemon.inflight import Inflight
 
-_FILE_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
 _SEND_FLAGS = getattr(socket, "MSG_NOSIGNAL", 0)
 _BACKOFF_FIRST = 0.05
 _BACKOFF_MAX = 2.0
@@ -259,28 +259,17 @@ class Link:
     def _lost(self, first: bytes | None = None) -> None:
         """The connection ended (send failed, EOF, or the server's error): find out why."""
         messages = [first] if first is not None else []
-        sock = self.sock
-        if sock is not None:
-            deadline = self.clock() + self.timeout
+        if self.sock is not None and first is None:
             # A stopping server answers once it has written what we sent; wait for that.
-            while not messages or _informational(messages[-1]):
-                remaining = deadline - self.clock()
-                if remaining <= 0 or not select.select([sock], [], [], remaining)[0]:
-                    break
-                try:
-                    data = sock.recv(4096)
-                except OSError:
-                    break
-                if not data:
-                    break
-                messages += self._replies.feed(data)
+            deadline = self.clock() + self.timeout
+            messages, _ = read_answers(self.sock, self._replies, deadline, self.clock)
         for message in messages:
             self._inflight.ack(message)
         inflight = self._inflight
         self._drop_connection()
         now = self.clock()
         self._went_down(now)
-        errors = [m for m in messages if not _informational(m)]
+        errors = [m for m in messages if not protocol.is_informational(m)]
         unwritten = protocol.parse_shutdown(errors[0]) if errors else None
         # With acks: everything not acknowledged, whatever ended the connection. Without:
         # the unfinished line a stopping loglane server kept back.
@@ -343,20 +332,15 @@ class Link:
             self._start_fallback(down_for)
         if self.fd is None:
             return
-        done = 0
         try:
-            with memoryview(self.pending) as view:
-                while done < len(view):
-                    done += os.write(self.fd, view[done:])
+            append_all(self.fd, self.pending)
         except OSError:
-            del self.pending[:done]  # written before the error: never write it twice
             self._bound()
             raise
-        del self.pending[:done]
 
     def _start_fallback(self, down_for: float) -> None:
         try:
-            self.fd = os.open(self.path, _FILE_FLAGS, 0o666)
+            self.fd = open_direct(self.path)
         except OSError:
             self._bound()
             raise
@@ -370,12 +354,9 @@ class Link:
 
     def _bound(self) -> None:
         """Give up the oldest whole lines beyond buffer_limit: nothing grows without bound."""
-        excess = len(self.pending) - self.buffer_limit
-        if excess <= 0:
+        cut = drop_oldest(self.pending, self.buffer_limit)
+        if not cut:
             return
-        cut = self.pending.find(b"\n", excess - 1)
-        cut = len(self.pending) if cut < 0 else cut + 1
-        del self.pending[:cut]
         self.dropped += cut
         self._report(
             "dropped",
@@ -416,26 +397,14 @@ class Link:
         except OSError:
             self._lost()
             return False
-        while True:
-            remaining = deadline - self.clock()
-            if remaining <= 0 or not select.select([sock], [], [], remaining)[0]:
-                return False
-            try:
-                data = sock.recv(4096)
-            except OSError:
-                data = b""
-            if not data:
-                self._lost()
-                return False
-            for message in self._replies.feed(data):
-                if message == protocol.BYE[:-1]:
-                    self._drop_connection()
-                    return True
-                if not (self._inflight.ack(message) or _informational(message)):
-                    self._lost(first=message)
-                    return False
-
-
-def _informational(message: bytes) -> bool:
-    """OK, ROTATED and ACK do not end a connection; anything else but BYE is an error."""
-    return message in (protocol.OK[:-1], protocol.ROTATED[:-1]) or message.startswith(b"ACK ")
+        messages, ended = read_answers(sock, self._replies, deadline, self.clock)
+        for message in messages:
+            self._inflight.ack(message)
+        if messages and messages[-1] == protocol.BYE[:-1]:
+            self._drop_connection()
+            return True
+        if messages and not protocol.is_informational(messages[-1]):
+            self._lost(first=messages[-1])
+        elif ended:
+            self._lost()
+        return False

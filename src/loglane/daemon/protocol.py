@@ -166,6 +166,11 @@ class Replies:
         return self._buf
 
 
+def is_informational(message: bytes) -> bool:
+    """OK, ROTATED and ACK leave the connection open; BYE and errors end it."""
+    return message in (OK[:-1], ROTATED[:-1]) or message.startswith(b"ACK ")
+
+
 def exception_for(message: bytes) -> Exception:
     """Turn an error message (without NUL) into the exception it names, as offlog does.
 
