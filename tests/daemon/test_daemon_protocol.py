@@ -169,3 +169,33 @@ def test_inflight_without_acks_keeps_the_unfinished_line() -> None:
     assert f.to_resend(3) == b"and"  # the server kept back 3 bytes of "two and"
     f.sent(bytearray(b" more\nx"), 7)
     assert f.to_resend(1) == b"x"
+
+
+def test_drop_oldest_keeps_whole_lines() -> None:
+    from loglane.daemon.direct import drop_oldest
+
+    buf = bytearray(b"aaaa\nbbbb\ncccc\n")
+    assert drop_oldest(buf, 100) == 0
+    assert drop_oldest(buf, 12) == 5 and buf == b"bbbb\ncccc\n"
+    assert drop_oldest(buf, 3) == 10 and buf == b""
+
+
+def test_append_all_removes_what_it_wrote(tmp_path: object) -> None:
+    import os
+
+    from loglane.daemon.direct import append_all, open_direct
+
+    path = os.path.join(str(tmp_path), "d.log").encode()
+    fd = open_direct(path)
+    buf = bytearray(b"one\ntwo\n")
+    append_all(fd, buf)
+    os.close(fd)
+    assert buf == b""
+    with open(path, "rb") as f:
+        assert f.read() == b"one\ntwo\n"
+    full = os.open("/dev/full", os.O_WRONLY)
+    buf = bytearray(b"x\n")
+    with pytest.raises(OSError):
+        append_all(full, buf)
+    os.close(full)
+    assert buf == b"x\n"  # nothing was written, so nothing is removed
