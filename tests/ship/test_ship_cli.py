@@ -98,6 +98,7 @@ def test_whole_files_one_message_each_and_not_twice(
         (["--amqp", "http://localhost/"], "bad AMQP URL"),
         (["--amqp", "amqp://guest:guest@127.0.0.1:notaport/"], "bad AMQP URL"),
         (["--amqp", "amqp://guest:wrong@127.0.0.1:5672/%2F"], "ACCESS_REFUSED"),
+        (["--amqp", "amqp://guest:guest@127.0.0.1:5672/no-such-vhost"], "no-such-vhost"),
         (["--whole-files", "MISSING"], "no such file"),
         (["--exit-when-done", "MISSING"], "no such file"),
         (["DIR"], "not a regular file"),

@@ -25,6 +25,7 @@ import logging
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import aio_pika
 import aiormq.exceptions
@@ -171,7 +172,7 @@ class Publisher:
             except Exception as exc:
                 await self._close(connection)
                 if _is_refusal(exc) and not self._ever_connected:
-                    raise BrokerRefused(_describe(exc)) from exc
+                    raise BrokerRefused(self._refusal(exc)) from exc
                 self._went_down(exc)
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, _BACKOFF_MAX)
@@ -183,7 +184,7 @@ class Publisher:
                 raise
             except Exception as exc:
                 if _is_refusal(exc) and not self._ever_connected:
-                    raise BrokerRefused(_describe(exc)) from exc
+                    raise BrokerRefused(self._refusal(exc)) from exc
                 await self._close(connection)
                 await self._abandon_inflight()  # their batches go back before we spool
                 self._went_down(exc)
@@ -201,6 +202,14 @@ class Publisher:
         self._wake.clear()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
+
+    def _refusal(self, exc: BaseException) -> str:
+        if isinstance(exc, aiormq.exceptions.InvalidFrameError) and "Close" in str(exc):
+            # RabbitMQ answers Connection.Open for a vhost it lacks (or we may not use) with
+            # Connection.Close, which aiormq reports as an unexpected frame
+            vhost = unquote(urlsplit(self.url).path[1:]) or "/"
+            return f"NOT_ALLOWED - no access to vhost {vhost!r} (does it exist?)"
+        return _describe(exc)
 
     def _went_down(self, exc: BaseException) -> None:
         self.outbox.disconnected()  # what waits in memory goes to disk, where it outlives us
