@@ -97,8 +97,8 @@ def test_whole_files_one_message_each_and_not_twice(
     [
         (["--amqp", "http://localhost/"], "bad AMQP URL"),
         (["--amqp", "amqp://guest:guest@127.0.0.1:notaport/"], "bad AMQP URL"),
-        (["--amqp", "amqp://guest:wrong@127.0.0.1:5672/%2F"], "ACCESS_REFUSED"),
-        (["--amqp", "amqp://guest:guest@127.0.0.1:5672/no-such-vhost"], "no-such-vhost"),
+        (["--amqp", "BADPASS"], "ACCESS_REFUSED"),
+        (["--amqp", "BADVHOST"], "no-such-vhost"),
         (["--whole-files", "MISSING"], "no such file"),
         (["--exit-when-done", "MISSING"], "no such file"),
         (["DIR"], "not a regular file"),
@@ -109,7 +109,13 @@ def test_clear_one_line_errors_exit_2(
 ) -> None:
     log = tmp_path / "x.log"
     write_lines(log, 0, 3)
-    names = {"MISSING": str(tmp_path / "missing.log"), "DIR": str(tmp_path)}
+    base = rabbitmq_url.rsplit("/", 1)[0]  # amqp://guest:guest@host:port
+    names = {
+        "MISSING": str(tmp_path / "missing.log"),
+        "DIR": str(tmp_path),
+        "BADPASS": base.replace("guest:guest@", "guest:wrong@") + "/%2F",
+        "BADVHOST": base + "/no-such-vhost",
+    }
     extra = [names.get(e, e) for e in extra]
     args = [str(log), "--queue", queue, "--state", str(tmp_path / "s"), "--exit-when-done"]
     if "--amqp" not in extra:
