@@ -29,7 +29,8 @@ class Outbox:
     def __init__(self, spool: Spool | None, memory_bytes: int = DEFAULT_MEMORY_BYTES) -> None:
         self.spool = spool
         self.memory_bytes = memory_bytes
-        #: the publisher's last attempt failed or its connection died: disk first, then
+        #: set while the broker is known away (an attempt failed, or the connection died):
+        #: batches then go to disk first, and to memory only when the spool is full
         self.away = False
         self._lock = threading.Lock()
         self._memory: deque[Batch] = deque()
