@@ -122,7 +122,9 @@ def test_late_lines_are_counted(
     ("args", "message"),
     [
         (["--interval", "0", "--replay", CSV], "--interval: must be a positive integer"),
-        (["--threshold", "-1", "--replay", CSV], "--threshold: must be a number >= 0"),
+        (["--threshold", "-1", "--replay", CSV], "--threshold: must be a finite number >= 0"),
+        (["--threshold", "inf", "--replay", CSV], "--threshold: must be a finite number >= 0"),
+        (["--window", "abc", "--replay", CSV], "--window: must be a positive integer, not abc"),
         (["--format", "apache", "--replay", CSV], "unknown format 'apache'"),
         (["--format", "regex:(", "--replay", CSV], "bad regex"),
         (["--replay", "/nonexistent/access.log"], "/nonexistent/access.log: No such file"),
