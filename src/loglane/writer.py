@@ -35,6 +35,9 @@ BACKOFF_MAX = 5.0
 REPORT_INTERVAL = 10.0
 CLOSE_RETRY = 3.0  # how long a draining close keeps retrying a failing sink
 IDLE_WAIT = 0.5
+POLL_FIRST = 0.001  # a recently busy writer looks for records after 1 ms, then 2, 4 ...
+POLL_MAX = 0.05  # ... up to every 50 ms (which bounds a record's wait while it polls)
+LINGER = 2.0  # how long it keeps polling after its last work before it sleeps
 
 Control = tuple[Any, ...]
 
@@ -103,6 +106,8 @@ class Writer:
 
     def _run(self) -> None:
         self.ident = threading.get_ident()
+        idle_since = 0.0
+        poll = POLL_FIRST
         while True:
             try:
                 busy = self._cycle()
@@ -110,6 +115,19 @@ class Writer:
                 _stderr(f"loglane: writer error (continuing): {type(exc).__name__}: {exc}")
                 busy = False
             if busy:
+                idle_since = 0.0
+                poll = POLL_FIRST
+                continue
+            # Shortly after work, poll instead of sleeping with the flag up: a caller that finds
+            # the writer awake pays no wake-up (a futex call and a thread switch, ~10 µs, most
+            # of the cost of an occasional log call). The poll slows down as the quiet goes on;
+            # control requests still wake it at once. Only a writer idle for LINGER sleeps.
+            now = monotonic()
+            if not idle_since:
+                idle_since = now
+            if now - idle_since < LINGER:
+                self._take_wake(poll)
+                poll = min(poll * 2, POLL_MAX)
                 continue
             self.sleeping = True
             # Re-check after raising the flag: a record appended before the flag went up was
@@ -117,16 +135,20 @@ class Writer:
             if any(ch.queue for ch in self.channels) or not self._ctrl.empty():
                 self.sleeping = False
                 continue
-            try:
-                self._wake.get(timeout=self._idle_timeout())
-            except Empty:
-                pass
+            self._take_wake(self._idle_timeout())
             self.sleeping = False
-            try:
-                while True:
-                    self._wake.get_nowait()
-            except Empty:
-                pass
+
+    def _take_wake(self, timeout: float) -> None:
+        """Wait for a wake-up token (or the timeout), then drop any extra tokens."""
+        try:
+            self._wake.get(timeout=timeout)
+        except Empty:
+            return
+        try:
+            while True:
+                self._wake.get_nowait()
+        except Empty:
+            pass
 
     def _idle_timeout(self) -> float:
         soonest = IDLE_WAIT
