@@ -242,6 +242,8 @@ def test_new_loggers_from_a_signal_handler_during_configure() -> None:
         k = next(count)
         loglane.get_logger(f"signal.{k}").info("from the handler %d", k)
 
+    # configured before the first alarm: a record logged before it would go to the defaults
+    loglane.configure(format="{message}", sinks=[sink])
     previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, 0.0005, 0.0005)
     try:
