@@ -321,3 +321,27 @@ def test_a_logger_dropped_without_close_is_drained_and_released(
     assert channel not in get_writer().channels
     (path,) = tmp_path.iterdir()
     assert len(path.read_text().splitlines()) == 100
+
+
+def test_occasional_calls_after_recent_work_pay_no_wake_up(
+    monkeypatch: pytest.MonkeyPatch, wait_until: Callable[..., None]
+) -> None:
+    from loglane.writer import Writer
+
+    got: list[str] = []
+    log = quiet("paced", loglane.CallableSink(got.append))
+    log.info("first")
+    wait_until(lambda: len(got) == 1)
+    wakes: list[int] = []
+    real = Writer.wake
+
+    def counting(self: Writer) -> None:
+        wakes.append(1)
+        real(self)
+
+    monkeypatch.setattr(Writer, "wake", counting)
+    for i in range(20):  # each call waits until the previous line is out: a paced caller
+        log.info("n %d", i)
+        wait_until(lambda i=i: len(got) == i + 2)
+    assert wakes == []  # the writer was polling, not asleep: no futex, no thread switch
+    log.close()
