@@ -106,6 +106,7 @@ class Writer:
 
     def _run(self) -> None:
         self.ident = threading.get_ident()
+        self.sleeping = False  # it was up so that the first log call would start this thread
         idle_since = 0.0
         poll = POLL_FIRST
         while True:
