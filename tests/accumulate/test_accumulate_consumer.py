@@ -148,7 +148,14 @@ def test_two_consumers_give_the_exact_truth(
         )
         for _ in range(2)
     ]
-    wait_for(lambda: consumers(rabbitmq_url, queue) == 2, 30, "both consumers to attach")
+
+    def both_attached() -> bool:
+        for p in procs:
+            if p.poll() is not None:  # say why, rather than time out
+                raise AssertionError(f"a consumer exited early: {finish(p)}")
+        return consumers(rabbitmq_url, queue) == 2
+
+    wait_for(both_attached, 30, "both consumers to attach")
     for i in range(0, len(msgs), 200):
         publish(rabbitmq_url, queue, msgs[i : i + 200])
     results = [finish(p) for p in procs]
@@ -294,7 +301,10 @@ def test_whole_file_messages_including_junit(rabbitmq_url: str, queue: str, tmp_
     ]
     publish(rabbitmq_url, queue, msgs)
     with Store(str(tmp_path / "r.db")) as store:
-        Consumer(ConsumerOptions(rabbitmq_url, queue, exit_when_idle=0.5), store).run()
+        # batch_bytes=1: every (large) whole-file message is committed and acked on its own
+        c = Consumer(ConsumerOptions(rabbitmq_url, queue, exit_when_idle=0.5, batch_bytes=1), store)
+        c.run()
+        assert c.stats.batches == 3
         assert load(store).counts() == {
             "k.a": (1, 1, 0),
             "k.b": (1, 0, 1),

@@ -33,6 +33,7 @@ class ConsumerOptions:
     queue: str
     prefetch: int = 1000
     batch: int = 250  # messages per store transaction (and per ack)
+    batch_bytes: int = 64 << 20  # ... or fewer, once their bodies add up to this
     max_delay: float = 0.2  # seconds a message may wait in an open batch
     exit_when_idle: float | None = None  # exit once the queue gave nothing for this long
 
@@ -190,6 +191,7 @@ class Consumer:
         dead = conn.channel()
         dead.confirm_delivery()
         batch: list[Contribution] = []
+        size = 0  # body bytes in the open batch
         last_tag = 0  # highest delivery tag received and not yet acked
         opened = 0.0  # when the open batch got its first message
         idle_since = self.clock()
@@ -203,11 +205,13 @@ class Consumer:
                 last_tag = method.delivery_tag
                 self.stats.messages += 1
                 self._take(dead, props, body, batch)
-            full = len(batch) >= self.opts.batch
+                size += len(body)
+            # whole-file messages can be large: bytes close a batch too, so memory stays bounded
+            full = len(batch) >= self.opts.batch or size >= self.opts.batch_bytes
             late = last_tag and now - opened >= self.opts.max_delay
             if last_tag and (full or late or method is None or self._stopping):
                 self._flush(channel, batch, last_tag)
-                batch, last_tag = [], 0
+                batch, last_tag, size = [], 0, 0
             idle = self.opts.exit_when_idle
             if self._stopping or (idle is not None and now - idle_since >= idle and not last_tag):
                 channel.cancel()  # prefetched, unacked messages go back to the queue
