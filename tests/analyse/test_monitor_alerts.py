@@ -200,3 +200,41 @@ def test_interleaved_and_late_hits_match_the_naive_definition(
                 expected.append(("recovered", e, total))
         now += step
     assert got == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 200),  # how far to advance after this batch (0: no move)
+            st.dictionaries(st.integers(-60, 60), st.integers(1, 40), max_size=8),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.integers(1, 60),
+    st.sampled_from([0.1, 0.5, 1.0, 3.0]),
+)
+def test_window_sum_after_every_advance_matches_the_definition(
+    ops: list[tuple[int, dict[int, int]]], window: int, threshold: float
+) -> None:
+    """The fast paths of advance (jumping over seconds, or a whole step when no trigger is
+    possible) must leave the same window sum (reported as window_rate) and the same state as
+    evaluating every instant."""
+    alert = RateAlert(window, threshold, start=5000)
+    known: dict[int, int] = {}
+    now, active = 5000, False
+    for step, batch in ops:
+        for offset, n in batch.items():
+            if alert.add(now + offset, n):
+                known[now + offset] = known.get(now + offset, 0) + n
+        alert.advance(now + step)
+        for e in range(now + 1, now + step + 1):
+            total = sum(n for s, n in known.items() if e - window <= s < e)
+            if not active and total > threshold * window:
+                active = True
+            elif active and total <= threshold * window:
+                active = False
+        now += step
+        assert alert.hits == sum(n for s, n in known.items() if now - window <= s < now)
+        assert alert.active == active

@@ -51,6 +51,7 @@ class RateAlert:
         self._limit = math.floor(Fraction(threshold).limit_denominator(1_000_000) * window)
         self._pending: dict[int, int] = {}  # second -> hits, for seconds >= now - window
         self._future: list[int] = []  # heap of pending seconds that were >= now when added
+        self._keys: list[int] = []  # heap of every pending second (stale entries skipped)
         self._sum = 0  # hits in [now - window, now)
         self.now: int | None = start  # next instant to evaluate is now + 1
         self.active = False
@@ -76,6 +77,8 @@ class RateAlert:
             return True
         known = self._pending.get(second)
         self._pending[second] = (known or 0) + hits
+        if known is None:
+            heapq.heappush(self._keys, second)
         if second < self.now:
             self._sum += hits
         elif known is None:
@@ -108,6 +111,28 @@ class RateAlert:
         # Locals in the per-second loop: it runs once per second of log time.
         now, total, active, peak = self.now, self._sum, self.active, self._peak
         get, pop = pending.get, pending.pop
+        keys, heappop = self._keys, heapq.heappop
+        if not active and total <= limit and now < to:
+            # Fast path: even if no hit left the window, the hits already in it plus every
+            # hit due in [now, to) stay within the limit, so no instant in (now, to] can
+            # trigger: move straight to `to`. (Typical of a replay's many short advances.)
+            future = self._future
+            due: list[int] = []
+            budget = limit - total
+            while future and future[0] < to:
+                s = heappop(future)
+                if s >= now:
+                    due.append(s)
+                    budget -= pending[s]
+            if budget >= 0:
+                total = limit - budget
+                cut = to - window
+                while keys and keys[0] < cut:
+                    total -= pop(heappop(keys), 0)
+                self.now, self._sum = to, total
+                return events
+            for s in due:
+                heapq.heappush(future, s)
         while now < to:
             if not active and total <= limit:
                 # No new hits before the next pending second, so until then the window sum
@@ -118,14 +143,11 @@ class RateAlert:
                 self.now = now
                 nxt = self._next_pending(to)
                 if nxt > now:
-                    if total:
-                        cut = nxt - window
-                        if len(pending) < cut - (now - window):
-                            leaving = [s for s in pending if s < cut]
-                        else:
-                            leaving = [s for s in range(now - window, cut) if s in pending]
-                        for s in leaving:
-                            total -= pop(s)
+                    # Seconds below nxt - window leave; all are < now (none pending in
+                    # [now, nxt)), so all are counted in total.
+                    cut = nxt - window
+                    while keys and keys[0] < cut:
+                        total -= pop(heappop(keys), 0)
                     now = nxt
                     continue
             total += get(now, 0) - pop(now - window, 0)
