@@ -238,3 +238,35 @@ def test_window_sum_after_every_advance_matches_the_definition(
         now += step
         assert alert.hits == sum(n for s, n in known.items() if now - window <= s < now)
         assert alert.active == active
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 150),
+            st.dictionaries(st.integers(-80, 80), st.integers(-1, 30), max_size=10),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.integers(1, 60),
+    st.sampled_from([0.1, 0.5, 1.0, 3.0]),
+    st.booleans(),
+)
+def test_add_many_equals_add_in_order(
+    ops: list[tuple[int, dict[int, int]]], window: int, threshold: float, started: bool
+) -> None:
+    """add_many (bulk, C-level) is add() called for each item in order: same late count, same
+    events, same window sum."""
+    bulk = RateAlert(window, threshold, start=7000 if started else None)
+    single = RateAlert(window, threshold, start=7000 if started else None)
+    now = 7000
+    for step, batch in ops:
+        hits = {now + offset: n for offset, n in batch.items()}
+        late = sum(n for s, n in hits.items() if not single.add(s, n))
+        assert bulk.add_many(hits) == late
+        now += step
+        got = [(e.state, e.at, e.hits, e.peak) for e in bulk.advance(now)]
+        assert got == [(e.state, e.at, e.hits, e.peak) for e in single.advance(now)]
+        assert (bulk.hits, bulk.active, bulk.peak) == (single.hits, single.active, single.peak)

@@ -18,10 +18,11 @@ and an alert still recovers during a gap with no lines at all.
 
 from __future__ import annotations
 
-import heapq
+import bisect
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import repeat
 
 __all__ = ["AlertEvent", "RateAlert"]
 
@@ -50,8 +51,10 @@ class RateAlert:
         # floor of the exact product is the same test, and an int comparison is cheap.
         self._limit = math.floor(Fraction(threshold).limit_denominator(1_000_000) * window)
         self._pending: dict[int, int] = {}  # second -> hits, for seconds >= now - window
-        self._future: list[int] = []  # heap of pending seconds that were >= now when added
-        self._keys: list[int] = []  # heap of every pending second (stale entries skipped)
+        # Every pending second, sorted, from index _ki on. Entries below now - window may be
+        # stale (already dropped from _pending); entries >= now never are.
+        self._keys: list[int] = []
+        self._ki = 0
         self._sum = 0  # hits in [now - window, now)
         self.now: int | None = start  # next instant to evaluate is now + 1
         self.active = False
@@ -78,28 +81,50 @@ class RateAlert:
         known = self._pending.get(second)
         self._pending[second] = (known or 0) + hits
         if known is None:
-            heapq.heappush(self._keys, second)
+            bisect.insort(self._keys, second, self._ki)
         if second < self.now:
             self._sum += hits
-        elif known is None:
-            heapq.heappush(self._future, second)
         return True
 
     def add_many(self, hits: dict[int, int]) -> int:
-        """add() for a block's per-second counts; returns how many hits were too late."""
-        late = 0
-        for second, n in hits.items():
-            if not self.add(second, n):
-                late += n
-        return late
+        """add() for a block's per-second counts; returns how many hits were too late.
 
-    def _next_pending(self, before: int) -> int:
-        """The first second >= now that has hits, or `before` when there is none earlier."""
-        future, now = self._future, self.now
-        assert now is not None
-        while future and future[0] < now:
-            heapq.heappop(future)
-        return future[0] if future and future[0] < before else before
+        The same as calling add() for each item in order, done with C-level dict and list
+        operations: a sparse log has nearly one distinct second per line."""
+        if not hits:
+            return 0
+        if self.now is None:
+            self.now = next(iter(hits))
+        now, pending = self.now, self._pending
+        late = 0
+        if min(hits) < now - self.window or min(hits.values()) <= 0:
+            fresh: dict[int, int] = {}
+            for second, n in hits.items():
+                if second < now - self.window:
+                    late += n
+                elif n > 0:
+                    fresh[second] = n
+            hits = fresh
+        if pending and not pending.keys().isdisjoint(hits):
+            hits = dict(hits)
+            for second in pending.keys() & hits.keys():
+                n = hits.pop(second)
+                pending[second] += n
+                if second < now:
+                    self._sum += n
+        if hits:
+            pending.update(hits)
+            new = sorted(hits)
+            if new[0] < now:
+                self._sum += sum(map(hits.__getitem__, new[: bisect.bisect_left(new, now)]))
+            keys = self._keys
+            del keys[: self._ki]
+            self._ki = 0
+            sort = bool(keys) and keys[-1] > new[0]
+            keys += new
+            if sort:
+                keys.sort()
+        return late
 
     def advance(self, to: int) -> list[AlertEvent]:
         """Evaluate every instant in (now, to]; returns what changed, in time order."""
@@ -111,28 +136,20 @@ class RateAlert:
         # Locals in the per-second loop: it runs once per second of log time.
         now, total, active, peak = self.now, self._sum, self.active, self._peak
         get, pop = pending.get, pending.pop
-        keys, heappop = self._keys, heapq.heappop
+        keys, ki, bisect_left = self._keys, self._ki, bisect.bisect_left
         if not active and total <= limit and now < to:
             # Fast path: even if no hit left the window, the hits already in it plus every
             # hit due in [now, to) stay within the limit, so no instant in (now, to] can
             # trigger: move straight to `to`. (Typical of a replay's many short advances.)
-            future = self._future
-            due: list[int] = []
-            budget = limit - total
-            while future and future[0] < to:
-                s = heappop(future)
-                if s >= now:
-                    due.append(s)
-                    budget -= pending[s]
-            if budget >= 0:
-                total = limit - budget
-                cut = to - window
-                while keys and keys[0] < cut:
-                    total -= pop(heappop(keys), 0)
-                self.now, self._sum = to, total
+            lo = bisect_left(keys, now, ki)
+            due = sum(map(pending.__getitem__, keys[lo : bisect_left(keys, to, lo)]))
+            if total + due <= limit:
+                total += due
+                k = bisect_left(keys, to - window, ki)
+                if k > ki:
+                    total -= sum(map(pop, keys[ki:k], repeat(0)))
+                self.now, self._sum, self._ki = to, total, k
                 return events
-            for s in due:
-                heapq.heappush(future, s)
         while now < to:
             if not active and total <= limit:
                 # No new hits before the next pending second, so until then the window sum
@@ -140,14 +157,15 @@ class RateAlert:
                 # window on the way. An empty window makes this the skip over long gaps.
                 # (Late hits can push the sum over the limit between two advances; then the
                 # next instant must be evaluated, hence `total <= limit`.)
-                self.now = now
-                nxt = self._next_pending(to)
+                j = bisect_left(keys, now, ki)
+                nxt = keys[j] if j < len(keys) and keys[j] < to else to
                 if nxt > now:
                     # Seconds below nxt - window leave; all are < now (none pending in
                     # [now, nxt)), so all are counted in total.
-                    cut = nxt - window
-                    while keys and keys[0] < cut:
-                        total -= pop(heappop(keys), 0)
+                    k = bisect_left(keys, nxt - window, ki)
+                    if k > ki:
+                        total -= sum(map(pop, keys[ki:k], repeat(0)))
+                        ki = k
                     now = nxt
                     continue
             total += get(now, 0) - pop(now - window, 0)
@@ -162,5 +180,5 @@ class RateAlert:
                 active = True
                 peak = total
                 events.append(AlertEvent("triggered", now, total, window, total / window))
-        self.now, self._sum, self.active, self._peak = now, total, active, peak
+        self.now, self._sum, self.active, self._peak, self._ki = now, total, active, peak, ki
         return events
