@@ -21,7 +21,17 @@ from hypothesis import strategies as st
 from loglane.analyse.accesslog import FORMATS, detect_format, parse_time
 from loglane.analyse.aggregate import Aggregator, Detail
 from loglane.analyse.monitor import AlertPeriod, Monitor, Report
-from loglane.analyse.render import JsonRenderer, report_json, report_line
+from loglane.analyse.render import (
+    JsonRenderer,
+    TextRenderer,
+    clock,
+    human_bytes,
+    report_json,
+    report_line,
+    stamp,
+    status_classes,
+    top,
+)
 from loglane.analyse.replay import blocks_of_file
 from loglane.analyse.run import replay
 
@@ -108,11 +118,11 @@ def _reports(draw: st.DrawFn) -> Report:
     )
     periods = st.builds(
         AlertPeriod,
-        st.integers(0, 2**33),
-        st.one_of(st.none(), st.integers(0, 2**33)),
+        st.integers(0, 2**37),
+        st.one_of(st.none(), st.integers(0, 2**37)),
         st.floats(0, 1e9, allow_nan=False),
     )
-    start = draw(st.integers(0, 2**33))
+    start = draw(st.integers(0, 2**37))
     return Report(
         start,
         start + draw(st.integers(0, 3600)),
@@ -159,3 +169,66 @@ def test_report_line_on_the_real_files(path: Path) -> None:
     assert expected
     lines = [line for line in out.getvalue().splitlines() if '"type": "report"' in line]
     assert lines == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.integers(-62_135_596_800, 253_402_300_799))  # 0001-01-01 .. 9999-12-31 23:59:59
+def test_stamp_and_clock_equal_datetime(t: int) -> None:
+    assert stamp(t) == datetime.fromtimestamp(t, UTC).isoformat(sep=" ")
+    assert clock(t) == datetime.fromtimestamp(t, UTC).strftime("%H:%M:%S")
+
+
+def test_stamp_out_of_range_raises_like_datetime() -> None:
+    for t in (253_402_300_800, 10**13):
+        with pytest.raises((ValueError, OverflowError, OSError)):
+            datetime.fromtimestamp(t, UTC)
+        with pytest.raises((ValueError, OverflowError, OSError)):
+            stamp(t)
+        with pytest.raises((ValueError, OverflowError, OSError)):
+            clock(t)
+
+
+def _reference_text_report(r: Report) -> str:
+    """TextRenderer.report as it was written before it was made fast (the definition)."""
+
+    def ref_stamp(t: int) -> str:
+        return datetime.fromtimestamp(t, UTC).isoformat(sep=" ")
+
+    def ref_clock(t: int) -> str:
+        return datetime.fromtimestamp(t, UTC).strftime("%H:%M:%S")
+
+    def ref_top(counter: Counter[object], n: int = 5) -> str:
+        items = top(counter, n)
+        return " · ".join(f"{k} {v}" for k, v in items) if items else "-"
+
+    def ref_period(p: AlertPeriod, n: int) -> str:
+        end = ref_clock(p.recovered) if p.recovered is not None else "now"
+        return f"#{n} {ref_clock(p.triggered)} → {end} (peak {p.peak:.1f}/s)"
+
+    d = r.detail
+    classes = status_classes(d.statuses)
+    cls = "  ".join(f"{k} {v}" for k, v in classes.items())
+    rate = d.hits / r.seconds if r.seconds else 0.0
+    late = f"   late {r.late}" if r.late else ""
+    lines = [
+        f"[{ref_stamp(r.end)}] REPORT {ref_clock(r.start)}–{ref_clock(r.end)} ({r.seconds} s)",  # noqa: RUF001
+        f"  hits {d.hits} ({rate:.1f}/s)   {cls}   bytes {human_bytes(d.bytes)}"
+        f"   unparsed {r.unparsed}{late}",
+        f"  top sections  {ref_top(d.sections)}",
+        f"  top status    {ref_top(d.statuses)}",
+        f"  top hosts     {ref_top(d.hosts, 3)}",
+    ]
+    now = (
+        f"ACTIVE since {ref_clock(r.alert.triggered)} (peak {r.alert.peak:.1f}/s)"
+        if r.alert
+        else "none"
+    )
+    history = " · ".join(ref_period(p, r.history_first + i) for i, p in enumerate(r.history))
+    lines.append(f"  alert: {now} · window {r.window_rate:.1f}/s · history: {history or '-'}")
+    return "\n".join(lines)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_reports())
+def test_text_report_equals_the_reference(report: Report) -> None:
+    assert TextRenderer(io.StringIO()).report(report) == _reference_text_report(report)

@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
+from operator import itemgetter
 from typing import Any, Protocol, TextIO
 
 from .aggregate import Detail
@@ -23,12 +24,33 @@ class Renderer(Protocol):
     def summary(self, summary: Summary) -> None: ...
 
 
+_DAYS: dict[int, str] = {}
+
+
+def _date(t: int) -> str:
+    """`YYYY-MM-DD` of instant t (UTC), computed once per day; raises like datetime for an
+    instant out of its range."""
+    day = t // 86400
+    text = _DAYS.get(day)
+    if text is None:
+        text = datetime.fromtimestamp(day * 86400, UTC).isoformat()[:10]
+        if len(_DAYS) > 10_000:
+            _DAYS.clear()
+        _DAYS[day] = text
+    return text
+
+
 def stamp(t: int) -> str:
-    return datetime.fromtimestamp(t, UTC).isoformat(sep=" ")
+    """`datetime.fromtimestamp(t, UTC).isoformat(sep=" ")` for a whole second t, faster."""
+    s = t % 86400
+    return f"{_date(t)} {s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}+00:00"
 
 
 def clock(t: int) -> str:
-    return datetime.fromtimestamp(t, UTC).strftime("%H:%M:%S")
+    """`datetime.fromtimestamp(t, UTC).strftime("%H:%M:%S")` for a whole second t, faster."""
+    _date(t)
+    s = t % 86400
+    return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
 def alert_message(ev: AlertEvent) -> str:
@@ -66,13 +88,12 @@ def top(counter: Counter[Any], n: int) -> list[tuple[Any, int]]:
     return sorted(counter.items(), key=_count, reverse=True)[:n]
 
 
-def _count(item: tuple[Any, int]) -> int:
-    return item[1]
+_count = itemgetter(1)
 
 
 def _top(counter: Counter[Any], n: int = TOP) -> str:
     items = top(counter, n)
-    return " · ".join(f"{k} {v}" for k, v in items) if items else "-"
+    return " · ".join([f"{k} {v}" for k, v in items]) if items else "-"
 
 
 class TextRenderer:
@@ -98,26 +119,26 @@ class TextRenderer:
 
     def report(self, r: Report) -> str:
         d = r.detail
-        classes = status_classes(d.statuses)
-        cls = "  ".join(f"{k} {v}" for k, v in classes.items())
-        rate = d.hits / r.seconds if r.seconds else 0.0
+        seconds = r.end - r.start
+        cls = "  ".join([f"{k} {v}" for k, v in status_classes(d.statuses).items()])
+        rate = d.hits / seconds if seconds else 0.0
         late = f"   late {r.late}" if r.late else ""
-        lines = [
-            f"[{stamp(r.end)}] REPORT {clock(r.start)}–{clock(r.end)} ({r.seconds} s)",  # noqa: RUF001
-            f"  hits {d.hits} ({rate:.1f}/s)   {cls}   bytes {human_bytes(d.bytes)}"
-            f"   unparsed {r.unparsed}{late}",
-            f"  top sections  {_top(d.sections)}",
-            f"  top status    {_top(d.statuses)}",
-            f"  top hosts     {_top(d.hosts, 3)}",
-        ]
         now = (
             f"ACTIVE since {clock(r.alert.triggered)} (peak {r.alert.peak:.1f}/s)"
             if r.alert
             else "none"
         )
-        history = " · ".join(_period(p, r.history_first + i) for i, p in enumerate(r.history))
-        lines.append(f"  alert: {now} · window {r.window_rate:.1f}/s · history: {history or '-'}")
-        return "\n".join(lines)
+        first = r.history_first
+        history = " · ".join([_period(p, first + i) for i, p in enumerate(r.history)]) or "-"
+        return (
+            f"[{stamp(r.end)}] REPORT {clock(r.start)}–{clock(r.end)} ({seconds} s)\n"  # noqa: RUF001
+            f"  hits {d.hits} ({rate:.1f}/s)   {cls}   bytes {human_bytes(d.bytes)}"
+            f"   unparsed {r.unparsed}{late}\n"
+            f"  top sections  {_top(d.sections)}\n"
+            f"  top status    {_top(d.statuses)}\n"
+            f"  top hosts     {_top(d.hosts, 3)}\n"
+            f"  alert: {now} · window {r.window_rate:.1f}/s · history: {history}"
+        )
 
     def unparsed(self, line: bytes) -> None:
         self._write("unparsed: " + line.decode("utf-8", "backslashreplace"))
