@@ -179,12 +179,16 @@ def StallSink(path: str) -> Any:
 
 def one(name: str, calls: int, stall: bool) -> dict[str, Any]:
     tmp = tempfile.mkdtemp(prefix="loglane-bench-")
-    path = os.path.join(tmp, "bench.log")
-    info, close = setup(name, path, stall)
-    lat = array("q", bytes(8 * calls))
-    clock = time.perf_counter_ns
+    info, close = setup(name, os.path.join(tmp, "bench.log"), stall)
     # loguru formats with {}: the same message in its own style
     msg = MSG.replace("%s", "{}").replace("%d", "{}") if name.startswith("loguru") else MSG
+    return {"name": name, "stall": stall, **measure(info, close, msg, calls, tmp)}
+
+
+def measure(info: Any, close: Any, msg: str, calls: int, tmp: str) -> dict[str, Any]:
+    """Time ``calls`` calls of ``info(msg, ...)``, then ``close()``; count the lines in tmp."""
+    lat = array("q", bytes(8 * calls))
+    clock = time.perf_counter_ns
     for i in range(1000):  # warm up caches and lazily created state
         info(msg, "GET /warm", i)
     cpu0, t0 = time.process_time(), time.perf_counter()
@@ -200,8 +204,6 @@ def one(name: str, calls: int, stall: bool) -> dict[str, Any]:
             written += sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
     lats = sorted(lat)
     return {
-        "name": name,
-        "stall": stall,
         "p50": lats[calls // 2] / 1000,
         "p99": lats[int(calls * 0.99)] / 1000,
         "p999": lats[int(calls * 0.999)] / 1000,

@@ -26,8 +26,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from array import array
 from typing import Any
 
 MSG = "request %s took %d ms"
@@ -80,35 +78,11 @@ def setup(name: str, path: str) -> tuple[Any, Any]:
 
 
 def one(name: str, calls: int) -> dict[str, Any]:
+    from bench_core import measure  # the same timing loop as the core benchmark
+
     tmp = tempfile.mkdtemp(prefix="loglane-bench-stdlib-")
-    path = os.path.join(tmp, "bench.log")
-    info, close = setup(name, path)
-    lat = array("q", bytes(8 * calls))
-    clock = time.perf_counter_ns
-    for i in range(1000):  # warm up caches and lazily created state
-        info(MSG, "GET /warm", i)
-    cpu0, t0 = time.process_time(), time.perf_counter()
-    for i in range(calls):
-        s = clock()
-        info(MSG, "GET /x", i)
-        lat[i] = clock() - s
-    close()
-    t1, cpu1 = time.perf_counter(), time.process_time()
-    written = 0
-    for f in os.listdir(tmp):
-        with open(os.path.join(tmp, f), "rb") as fh:
-            written += sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
-    lats = sorted(lat)
-    return {
-        "p50": lats[calls // 2] / 1000,
-        "p99": lats[int(calls * 0.99)] / 1000,
-        "p999": lats[int(calls * 0.999)] / 1000,
-        "max": lats[-1] / 1000,
-        "over_1ms": sum(1 for x in lats if x >= 1_000_000),
-        "lines_per_s": calls / (t1 - t0),
-        "cpu_us_per_line": (cpu1 - cpu0) / calls * 1e6,
-        "lines_in_file": written - 1000,
-    }
+    info, close = setup(name, os.path.join(tmp, "bench.log"))
+    return measure(info, close, MSG, calls, tmp)
 
 
 def main(argv: list[str] | None = None) -> int:
