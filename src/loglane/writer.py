@@ -96,7 +96,8 @@ class Writer:
     def barrier(self, timeout: float | None = None) -> bool:
         """Return once everything enqueued before the call is written and flushed."""
         if self.on_writer_thread():
-            self._cycle()
+            # From inside a sink: the writer cannot wait for itself, and a nested cycle would
+            # deliver later records before the batch in hand has reached every sink.
             return True
         done = threading.Event()
         self.request("barrier", done)
