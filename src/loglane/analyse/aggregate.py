@@ -153,7 +153,7 @@ class Aggregator:
         """The Unix time of second 00 of a CLF minute, from its date-hour-minute + zone."""
         return parse_time(key[:17] + b":00" + key[17:])
 
-    def _seconds(self, times: list[bytes]) -> list[int]:
+    def _seconds(self, times: Sequence[bytes]) -> list[int]:
         """Unix seconds of a column of raw times; `map(self._times...)` in effect, but when
         every time has the common CLF shape (26 bytes, `:ss` at 17) only the distinct
         date-hour-minute-zone keys reach Python: the rest is slicing and lookups in C."""
@@ -216,7 +216,8 @@ class Aggregator:
         if not rows:
             return block
         n = len(rows)
-        hosts, times, paths, statuses, sizes = (list(map(itemgetter(i), rows)) for i in range(5))
+        columns: list[tuple[bytes, ...]] = list(zip(*rows, strict=True))
+        hosts, times, paths, statuses, sizes = columns
         secs = self._seconds(times)
         ivs = list(map(floordiv, secs, repeat(self.interval, n)))
         codes = list(map(self._statuses.__getitem__, statuses))
