@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Protocol
@@ -51,15 +52,27 @@ def replay(
     """
     lag = monitor.window if lateness is None else lateness
     newest: int | None = None
-    for block in blocks:
-        _take(monitor, block, outputs, show_unparsed)
-        if block.per_second:
-            top = max(block.per_second)
-            newest = top if newest is None else max(newest, top)
-        if newest is not None:
-            _emit(outputs, monitor.advance(newest + 1 - lag))
-        if stop is not None and stop.is_set():
-            break
+    # The replay makes millions of short-lived containers (blocks, details, reports) and no
+    # reference cycles of its own; the cyclic GC would rescan what is alive over and over
+    # (a fifth of the CPU time). Collect the young generations between blocks instead.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for n, block in enumerate(blocks, 1):
+            _take(monitor, block, outputs, show_unparsed)
+            if block.per_second:
+                top = max(block.per_second)
+                newest = top if newest is None else max(newest, top)
+            if newest is not None:
+                _emit(outputs, monitor.advance(newest + 1 - lag))
+            del block
+            if n % 16 == 0:
+                gc.collect(1)
+            if stop is not None and stop.is_set():
+                break
+    finally:
+        if enabled:
+            gc.enable()
     _emit(outputs, monitor.finish())
     for out in outputs:
         out.summary(monitor.summary)
