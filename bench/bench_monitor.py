@@ -1,9 +1,11 @@
 """Replay speed of `loglane monitor --replay --json` against GoAccess, same file, same run.
 
-    .venv/bin/python bench/bench_monitor.py [--copies 100] [--runs 3]
+    .venv/bin/python bench/bench_monitor.py [--copies 100] [--runs 3] [--sample elastic|nasa]
 
 The input is elastic's 10,000-line Apache sample repeated `--copies` times into a temporary
-file (1M lines by default). Each copy moves the year on by one (2015, 2016, ...), so the log
+file (1M lines by default); `--sample nasa` takes the 20,000-line NASA August 1995 excerpt
+instead (a denser log: more lines per second, shorter lines), repeated `--copies` / 2 times.
+Each copy moves the year on by one (2015, 2016, ...), so the log
 keeps going forward in time as a real log does; without that every later copy would be
 hours behind the first and the monitor would treat it as late lines. GoAccess parses the same
 file with --log-format=COMBINED. For each tool: the median over the runs of wall-clock
@@ -28,13 +30,19 @@ import time
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/accesslog/elastic_apache_logs.log"
+SAMPLES = {
+    "elastic": (DATA, 2015, 1),
+    "nasa": (DATA.with_name("nasa_aug95_excerpt.log"), 1995, 2),
+}
 
 
-def make_input(path: Path, copies: int) -> int:
-    raw = DATA.read_bytes()
+def make_input(path: Path, copies: int, sample: str = "elastic") -> int:
+    source, year, per = SAMPLES[sample]
+    raw = source.read_bytes()
+    copies = max(1, copies // per)
     with open(path, "wb") as f:
         for k in range(copies):
-            f.write(raw.replace(b"/2015:", f"/{2015 + k}:".encode()))
+            f.write(raw.replace(f"/{year}:".encode(), f"/{year + k}:".encode()))
     return raw.count(b"\n") * copies
 
 
@@ -79,12 +87,14 @@ def main() -> int:
     ap.add_argument("--copies", type=int, default=100, help="copies of the 10k-line file")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=None, help="loglane worker processes")
+    ap.add_argument("--sample", choices=sorted(SAMPLES), default="elastic", help="input log")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-monitor-") as tmp:
         log = Path(tmp) / "access.log"
-        lines = make_input(log, args.copies)
+        lines = make_input(log, args.copies, args.sample)
         size_mb = log.stat().st_size / 1e6
-        print(f"input: {lines:,} lines, {size_mb:.0f} MB ({args.copies} x elastic sample)")
+        copies = max(1, args.copies // SAMPLES[args.sample][2])
+        print(f"input: {lines:,} lines, {size_mb:.0f} MB ({copies} x {args.sample} sample)")
         print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
         results: dict[str, list[tuple[float, float]]] = {}
 
