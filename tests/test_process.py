@@ -46,24 +46,49 @@ def test_a_normal_exit_without_close_keeps_every_accepted_line(
         assert lines[-1].endswith("] line 199999")
 
 
-def test_the_stdlib_queue_recipe_loses_lines_at_exit_where_loglane_does_not(
+SLOW_SINK = """
+import os, time
+os.makedirs("logs", exist_ok=True)
+out = open("logs/slow.log", "a")
+count = 0
+def slow_write(line):  # a sink slower than the producer: 1 ms every 10 lines
+    global count
+    out.write(line + "\\n"); out.flush()
+    count += 1
+    if count % 10 == 0:
+        time.sleep(0.001)
+"""
+
+
+def test_with_a_slow_sink_the_stdlib_queue_recipe_loses_lines_at_exit_and_loglane_does_not(
     tmp_path: Path,
 ) -> None:
-    # The comparison the README makes: QueueHandler + QueueListener without stop() at exit.
-    proc = run("""
-        import logging, logging.handlers, queue, os
-        os.makedirs("logs", exist_ok=True)
-        q = queue.SimpleQueue()
-        listener = logging.handlers.QueueListener(q, logging.FileHandler("logs/std.log"))
-        listener.start()
-        log = logging.getLogger("std")
-        log.addHandler(logging.handlers.QueueHandler(q))
-        log.setLevel(logging.INFO)
-        for i in range(200_000):
-            log.info("line %d", i)
-    """, tmp_path)
+    # The comparison the issue makes: QueueHandler + QueueListener, no stop() before exit.
+    proc = run(SLOW_SINK + """
+import logging, logging.handlers, queue
+class Slow(logging.Handler):
+    def emit(self, record):
+        slow_write(self.format(record))
+q = queue.SimpleQueue()
+logging.handlers.QueueListener(q, Slow()).start()
+log = logging.getLogger("std")
+log.addHandler(logging.handlers.QueueHandler(q))
+log.setLevel(logging.INFO)
+for i in range(20_000):
+    log.info("line %d", i)
+""", tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert len(lines_of(tmp_path)) < 200_000
+    assert len(lines_of(tmp_path)) < 10_000  # most were still queued when the process ended
+    (tmp_path / "logs" / "slow.log").unlink()
+    proc = run(SLOW_SINK + """
+import loglane
+log = loglane.Logger("ll", None, stdout_level=None, stderr_level=None,
+                     sinks=[loglane.CallableSink(slow_write)])
+for i in range(20_000):
+    log.info("line %d", i)
+""", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert len(lines_of(tmp_path)) == 20_000
 
 
 def test_sigterm_drains_then_exits_as_the_default_would(tmp_path: Path) -> None:
