@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import loglane
-from loglane import writer as writer_mod
+from loglane import delivery
 
 LINE = re.compile(r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} (\S+) (\w+)\] (.*)")
 
@@ -149,8 +149,8 @@ def test_a_failing_sink_is_retried_and_the_others_keep_every_line(
     capsys: pytest.CaptureFixture[str], wait_until: Callable[..., None],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(writer_mod, "BACKOFF_FIRST", 0.001)
-    monkeypatch.setattr(writer_mod, "BACKOFF_MAX", 0.01)
+    monkeypatch.setattr(delivery, "BACKOFF_FIRST", 0.001)
+    monkeypatch.setattr(delivery, "BACKOFF_MAX", 0.01)
     good: list[str] = []
     flaky = FlakySink(failures=5)
     log = quiet("flaky", flaky, loglane.CallableSink(good.append))
@@ -172,7 +172,7 @@ def test_a_failing_sink_is_retried_and_the_others_keep_every_line(
 def test_a_callable_sink_failing_mid_batch_resumes_without_duplicates(
     monkeypatch: pytest.MonkeyPatch, wait_until: Callable[..., None],
 ) -> None:
-    monkeypatch.setattr(writer_mod, "BACKOFF_FIRST", 0.001)
+    monkeypatch.setattr(delivery, "BACKOFF_FIRST", 0.001)
     got: list[str] = []
     state = {"fail_at": 3}
 
@@ -192,8 +192,8 @@ def test_a_callable_sink_failing_mid_batch_resumes_without_duplicates(
 def test_a_sink_that_never_recovers_does_not_block_close(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(writer_mod, "BACKOFF_FIRST", 0.001)
-    monkeypatch.setattr(writer_mod, "CLOSE_RETRY", 0.05)
+    monkeypatch.setattr(delivery, "BACKOFF_FIRST", 0.001)
+    monkeypatch.setattr(delivery, "CLOSE_RETRY", 0.05)
     ok: list[str] = []
     log = quiet("doomed", FlakySink(failures=10**9), loglane.CallableSink(ok.append))
     for i in range(5):

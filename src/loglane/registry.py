@@ -102,7 +102,7 @@ def default_plan() -> Plan:
     try:
         level = env_level()
     except ValueError as exc:
-        from loglane.writer import _stderr
+        from loglane.delivery import stderr as _stderr
 
         _stderr(f"loglane: ignoring {exc}")
         level = None

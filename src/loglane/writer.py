@@ -15,41 +15,26 @@ from __future__ import annotations
 
 import atexit
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable
 from queue import Empty, SimpleQueue
 from typing import Any
 
-from loglane.channel import Channel, RawRecord, SinkState
+from loglane import delivery
+from loglane.channel import Channel, RawRecord
 from loglane.clock import monotonic, now_ns
+from loglane.delivery import stderr
 from loglane.format import safe_str
-from loglane.record import WARNING, Record
-from loglane.sinks.base import SinkBacklogged
+from loglane.record import WARNING
 
 BATCH = 4096  # records per batch: big enough to amortise a write(), small enough to interleave
-HELD_LIMIT = 100_000  # records kept per failing sink before the oldest are given up
-BACKOFF_FIRST = 0.05
-BACKOFF_MAX = 5.0
-REPORT_INTERVAL = 10.0
-CLOSE_RETRY = 3.0  # how long a draining close keeps retrying a failing sink
 IDLE_WAIT = 0.5
 POLL_FIRST = 0.001  # a recently busy writer looks for records after 1 ms, then 2, 4 ...
 POLL_MAX = 0.05  # ... up to every 50 ms (which bounds a record's wait while it polls)
 LINGER = 2.0  # how long it keeps polling after its last work before it sleeps
 
 Control = tuple[Any, ...]
-
-
-def _stderr(text: str) -> None:
-    try:
-        stream = sys.stderr if sys.stderr is not None else sys.__stderr__
-        if stream is not None:
-            stream.write(text + "\n")
-            stream.flush()
-    except Exception:  # stderr closed or broken: nowhere left to say it
-        pass
 
 
 class Writer:
@@ -114,7 +99,7 @@ class Writer:
             try:
                 busy = self._cycle()
             except BaseException as exc:  # a bug here must not kill logging for good
-                _stderr(f"loglane: writer error (continuing): {type(exc).__name__}: {exc}")
+                stderr(f"loglane: writer error (continuing): {type(exc).__name__}: {exc}")
                 busy = False
             if busy:
                 idle_since = 0.0
@@ -176,8 +161,8 @@ class Writer:
                 if n or ch.dropped != ch.dropped_reported:
                     busy = True
                     self._drain(ch, n)
-                elif any(st.held_records or st.backlogged for st in ch.states):
-                    self._retry_held(ch)
+                elif delivery.retry_held(ch.states):
+                    delivery.flush(ch.states)
             for item in ctrl:
                 self._control(item)
         return busy
@@ -213,7 +198,7 @@ class Writer:
             self._deliver(ch, [note])
             wrote = True
         if wrote:
-            self._flush(ch)
+            delivery.flush(ch.states)
 
     def _deliver(self, ch: Channel, raw: list[RawRecord]) -> None:
         lines_all: list[str] | None = None
@@ -245,113 +230,7 @@ class Writer:
                     lines = [ln for r, ln in zip(raw, lines_all, strict=True) if sink.accepts(r[0])]
             else:
                 lines = _format(st.batch_format, recs)
-            self._give(st, recs, lines)
-
-    def _give(self, st: SinkState, recs: list[RawRecord], lines: list[str]) -> None:
-        if st.held_records or st.failing_since is not None:
-            st.held_records.extend(recs)
-            st.held_lines.extend(lines)
-            excess = len(st.held_records) - HELD_LIMIT
-            if excess > 0:
-                del st.held_records[:excess]
-                del st.held_lines[:excess]
-                st.lost += excess
-            if monotonic() < st.next_retry:
-                return
-            recs, lines = st.held_records, st.held_lines
-            st.held_records, st.held_lines = [], []
-        self._write(st, recs, lines)
-
-    def _write(self, st: SinkState, recs: list[RawRecord], lines: list[str]) -> bool:
-        sink = st.sink
-        try:
-            if not st.started:
-                sink.start()
-                st.started = True
-            records: Any = recs if sink.raw_records else [Record._make(r) for r in recs]
-            sink.write(records, lines)
-        except SinkBacklogged as exc:
-            st.backlogged = True
-            self._failed(st, exc.__cause__ or exc)
-            return False
-        except Exception as exc:
-            st.held_records[:0] = recs
-            st.held_lines[:0] = lines
-            self._failed(st, exc)
-            return False
-        st.backlogged = False
-        if st.failing_since is not None:
-            _stderr(f"loglane: sink {sink.describe()} works again after {st.errors} errors "
-                    f"({monotonic() - st.failing_since:.1f} s)")
-            st.failing_since = None
-            st.backoff = 0.0
-            st.unreported = 0
-        return True
-
-    def _failed(self, st: SinkState, exc: BaseException) -> None:
-        now = monotonic()
-        st.errors += 1
-        st.unreported += 1
-        if st.failing_since is None:
-            st.failing_since = now
-        st.backoff = min(BACKOFF_MAX, st.backoff * 2 if st.backoff else BACKOFF_FIRST)
-        st.next_retry = now + st.backoff
-        if now - st.last_report >= REPORT_INTERVAL:
-            st.last_report = now
-            _stderr(
-                f"loglane: sink {st.sink.describe()} failed: {type(exc).__name__}: "
-                f"{safe_str(exc)} ({st.unreported} error(s) since last report, "
-                f"{len(st.held_records)} record(s) held, retrying in {st.backoff:.2f} s)"
-            )
-            st.unreported = 0
-
-    def _retry_held(self, ch: Channel) -> None:
-        now = monotonic()
-        wrote = False
-        for st in ch.states:
-            if (st.held_records or st.backlogged) and not st.closed and now >= st.next_retry:
-                recs, lines = st.held_records, st.held_lines
-                st.held_records, st.held_lines = [], []
-                wrote = self._write(st, recs, lines) or wrote
-        if wrote:
-            self._flush(ch)
-
-    def _flush(self, ch: Channel) -> None:
-        for st in ch.states:
-            if st.started and not st.closed and st.failing_since is None:
-                try:
-                    st.sink.flush()
-                except Exception as exc:
-                    self._failed(st, exc)
-
-    def _close_state(self, st: SinkState, drain: bool) -> None:
-        if st.closed:
-            return
-        # Draining a failing sink: keep retrying for a while (a disk that filled up is often
-        # freed soon), then say what is lost.
-        deadline = monotonic() + CLOSE_RETRY
-        while drain and (st.held_records or st.backlogged):
-            recs, lines = st.held_records, st.held_lines
-            st.held_records, st.held_lines = [], []
-            if self._write(st, recs, lines):
-                continue
-            if monotonic() < deadline:
-                time.sleep(min(st.backoff, max(deadline - monotonic(), 0.0)))
-                continue
-            st.lost += len(st.held_records)
-            lost = f"{len(st.held_records)} record(s)" + (
-                " and its own backlog" if st.backlogged else "")
-            _stderr(f"loglane: sink {st.sink.describe()} still failing at close; {lost} lost")
-            st.held_records, st.held_lines = [], []
-            break
-        st.closed = True
-        if st.started:
-            try:
-                st.sink.flush()
-                st.sink.close()
-            except Exception as exc:
-                _stderr(f"loglane: closing sink {st.sink.describe()} failed: "
-                        f"{type(exc).__name__}: {safe_str(exc)}")
+            delivery.give(st, recs, lines)
 
     def _control(self, item: Control) -> None:
         kind = item[0]
@@ -360,7 +239,7 @@ class Writer:
         elif kind == "close":
             _, ch, drain, done = item
             for st in ch.states:
-                self._close_state(st, drain)
+                delivery.close(st, drain)
             with self._lock:
                 self.channels = tuple(c for c in self.channels if c is not ch)
             ch.closed.set()
@@ -371,7 +250,7 @@ class Writer:
             keep = {id(st) for st in states}
             for st in ch.states:
                 if id(st) not in keep:
-                    self._close_state(st, True)
+                    delivery.close(st, True)
             ch.states = states
             done.set()
 
@@ -404,7 +283,7 @@ class Writer:
                     try:
                         st.sink.after_fork_in_child()
                     except Exception as exc:
-                        _stderr(f"loglane: sink {st.sink.describe()} after fork: {exc!r}")
+                        stderr(f"loglane: sink {st.sink.describe()} after fork: {exc!r}")
 
 
 def _level_bounds(raw: list[RawRecord]) -> tuple[int, int]:
@@ -437,7 +316,7 @@ def _wait_with_progress(done: threading.Event, writer: Writer, timeout: float | 
         if progress != last:
             last, stalled_since = progress, time.monotonic()
         elif time.monotonic() - stalled_since > 30.0:
-            _stderr("loglane: the writer made no progress for 30 s; giving up waiting")
+            stderr("loglane: the writer made no progress for 30 s; giving up waiting")
             return False
     return True
 

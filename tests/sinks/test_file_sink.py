@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 import loglane
-from loglane import writer as writer_mod
+from loglane import delivery
 from loglane.sinks import file as file_mod
 from loglane.sinks.daily import DailyNames
 from loglane.sinks.housekeeping import Housekeeper, housekeep
@@ -216,8 +216,8 @@ def test_disk_full_mid_write_is_retried_without_loss_or_duplicates(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
     wait_until: Callable[..., None],
 ) -> None:
-    monkeypatch.setattr(writer_mod, "BACKOFF_FIRST", 0.001)
-    monkeypatch.setattr(writer_mod, "BACKOFF_MAX", 0.005)
+    monkeypatch.setattr(delivery, "BACKOFF_FIRST", 0.001)
+    monkeypatch.setattr(delivery, "BACKOFF_MAX", 0.005)
     real_write = os.write
     state = {"failures": 3, "partial": True}
 
@@ -302,8 +302,8 @@ def test_permission_lost_while_running_is_retried_and_nothing_is_lost(
     tmp_path: Path, immutable: Callable[[Path, bool], None], monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str], wait_until: Callable[..., None],
 ) -> None:
-    monkeypatch.setattr(writer_mod, "BACKOFF_FIRST", 0.001)
-    monkeypatch.setattr(writer_mod, "BACKOFF_MAX", 0.01)
+    monkeypatch.setattr(delivery, "BACKOFF_FIRST", 0.001)
+    monkeypatch.setattr(delivery, "BACKOFF_MAX", 0.01)
     other: list[str] = []
     log = loglane.Logger("perm", tmp_path / "app.log", stdout_level=None, stderr_level=None,
                          clock=Clock(utc_ns("2026-11-22 12:00:00")), utc=True,
