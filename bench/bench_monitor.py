@@ -9,10 +9,10 @@ Each copy moves the year on by one (2015, 2016, ...), so the log
 keeps going forward in time as a real log does; without that every later copy would be
 hours behind the first and the monitor would treat it as late lines. GoAccess parses the same
 file with --log-format=COMBINED (COMMON for the NASA log) and --no-ip-validation (NASA's
-clients are hostnames). For each tool: the median over the
-runs of wall-clock lines/s, and of lines per CPU-second (user + system time of the process
-and its children, so loglane's worker processes count). A naive single-core Python loop (one
-regex match and a few dict counts per line, no windows, no reports) is shown for scale.
+clients are hostnames). For each tool: the median over the runs of wall-clock lines/s, and of
+lines per CPU-second (user + system time of the process and its children, so loglane's worker
+processes count). A naive single-core Python loop (one regex match and a few dict counts per
+line, no windows, no reports) is shown for scale.
 """
 
 from __future__ import annotations
