@@ -13,6 +13,7 @@ import re
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import islice
 from typing import Any
 
 from loglane.record import ExcInfo, Record, level_name
@@ -141,22 +142,22 @@ class TextFormatter:
             lo = sec * _NS
             hi = lo + _NS
             nargs = len(args)
-            flat = [sec_text, ts // _MS % 1000, *args]
+            ms = _MS
+            flat = [sec_text, ts // ms % 1000, *args]
             append = flat.append
             extend = flat.extend
-            j = i + 1
-            while j < n:
-                r = records[j]
+            for r in islice(records, i + 1, None):
                 a = r[3]
                 t = r[1]
-                if (r[2] is not msg or r[0] != level or r[6] is not name or r[4] is not None
+                # (levels are small ints, so `is` compares them; a miss only ends the run)
+                if (r[2] is not msg or r[0] is not level or r[6] is not name or r[4] is not None
                         or r[5] is not None or len(a) != nargs or not lo <= t < hi):
                     break
                 append(sec_text)
-                append(t // _MS % 1000)
+                append(t // ms % 1000)
                 extend(a)
-                j += 1
-            k = j - i
+            k = len(flat) // (nargs + 2)
+            j = i + k
             try:
                 if k == 1:
                     out.append(template % tuple(flat))
