@@ -92,30 +92,6 @@ _T_COLON = re.compile("t: ")
 # checks which marker it ends; group 1 is "t" for a result
 _EVENTS = re.compile(r"t: (?:(?<=Test: )|(?<=Resul(t): ))([^\n]*)")
 _EXACT = {"PASS": "PASS", "FAIL": "FAIL"}  # the common case, without splitting the line
-_STATUS = {
-    "PASSED": Status.PASS,
-    "XPASS": Status.PASS,
-    "XFAIL": Status.PASS,
-    "FAILED": Status.FAIL,
-    "ERROR": Status.FAIL,
-    "SKIPPED": Status.SKIP,
-}
-_RESULT_WORDS = {
-    "PASS": Status.PASS,
-    "PASSED": Status.PASS,
-    "OK": Status.PASS,
-    "FAIL": Status.FAIL,
-    "FAILED": Status.FAIL,
-    "ERROR": Status.FAIL,
-    "SKIP": Status.SKIP,
-    "SKIPPED": Status.SKIP,
-}
-# Markers of the self-contained forms; found with str.find (C speed) so that the many ordinary
-# log lines between them cost nothing per line.
-_FORM_MARKERS = ("--- ", "::", "\nok ", "\nnot ok ")
-# `Test:`/`Result:` lines are the bulk of the seed's logs. A pattern that starts with a literal
-# is searched for at C speed (an alternation of the two is not: it is tried at every
-# character), so each gets its own pass. The first marker on a line wins.
 _STATUS = {s.value: s for s in Status}
 MAX_NAME = 500  # names longer than this are cut: a runaway line must not bloat the store
 
