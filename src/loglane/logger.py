@@ -4,6 +4,11 @@ The per-level methods are written out rather than delegating to ``log()``: one P
 less is a sixth of the log call's budget. Arguments of immutable types are kept as they are
 (formatting happens on the writer thread); anything else, a list or an object with its own
 ``__str__``, is formatted here so the line shows its value at call time.
+
+Measured with callgrind on CPython 3.11, each form below is the cheaper one: ``type(x)``
+(a specialised call) rather than ``x.__class__`` (an unspecialised descriptor lookup); two
+arguments, the common shape, checked without a loop; the clock read into a local, because a
+method-style call of an instance attribute is not specialised either.
 """
 
 from __future__ import annotations
@@ -160,16 +165,21 @@ class Logger:
     def debug(self, msg: object, /, *args: Any, **fields: Any) -> None:
         if self._level > 10:
             return
-        if fields or msg.__class__ is not str:
+        if fields or type(msg) is not str:
             return self._slow(10, msg, args, fields)
-        for a in args:
-            if a.__class__ not in _IMMUTABLE:
+        if len(args) == 2:
+            if type(args[0]) not in _IMMUTABLE or type(args[1]) not in _IMMUTABLE:
                 return self._slow(10, msg, args, fields)
+        else:
+            for a in args:
+                if type(a) not in _IMMUTABLE:
+                    return self._slow(10, msg, args, fields)
         q = self._q
+        clock = self._clock
         if len(q) >= self._max:
-            return self._full((10, self._clock(), msg, args,
+            return self._full((10, clock(), msg, args,
                                _ctx_fields.get() if _context_on else None, None, self.name))
-        q.append((10, self._clock(), msg, args,
+        q.append((10, clock(), msg, args,
                   _ctx_fields.get() if _context_on else None, None, self.name))
         if self._writer.sleeping:
             self._writer.wake()
@@ -177,16 +187,21 @@ class Logger:
     def info(self, msg: object, /, *args: Any, **fields: Any) -> None:
         if self._level > 20:
             return
-        if fields or msg.__class__ is not str:
+        if fields or type(msg) is not str:
             return self._slow(20, msg, args, fields)
-        for a in args:
-            if a.__class__ not in _IMMUTABLE:
+        if len(args) == 2:
+            if type(args[0]) not in _IMMUTABLE or type(args[1]) not in _IMMUTABLE:
                 return self._slow(20, msg, args, fields)
+        else:
+            for a in args:
+                if type(a) not in _IMMUTABLE:
+                    return self._slow(20, msg, args, fields)
         q = self._q
+        clock = self._clock
         if len(q) >= self._max:
-            return self._full((20, self._clock(), msg, args,
+            return self._full((20, clock(), msg, args,
                                _ctx_fields.get() if _context_on else None, None, self.name))
-        q.append((20, self._clock(), msg, args,
+        q.append((20, clock(), msg, args,
                   _ctx_fields.get() if _context_on else None, None, self.name))
         if self._writer.sleeping:
             self._writer.wake()
