@@ -13,10 +13,13 @@ MESSAGES = ["req %s took %d ms", "%s", "%s %s", "%d", "plain", "100%% %s", "%(a)
             "tab\t%s", "%r", "%.2f"]
 ARG = st.one_of(st.integers(-10**6, 10**6), st.text(max_size=8), st.floats(allow_nan=False),
                 st.sampled_from(["", "\x00", "%s", "\n", "\udcff"]))
+# a few seconds, a few milliseconds in each (runs share one), any nanosecond in those
+TIMES = st.builds(lambda s, ms, ns: s * 10**9 + ms * 10**6 + ns,
+                  st.integers(1_795_342_370, 1_795_342_373),
+                  st.sampled_from([0, 1, 2, 998, 999]), st.integers(0, 999_999))
 RECORD = st.tuples(
     st.sampled_from([10, 20, 30, 40, 50, 25]),
-    st.integers(1_795_342_370, 1_795_342_373).flatmap(
-        lambda s: st.integers(s * 10**9, s * 10**9 + 999_999_999)),
+    TIMES,
     st.sampled_from(MESSAGES),
     st.lists(ARG, max_size=3).map(tuple),
     st.sampled_from([None, {"k": 1}]),
@@ -25,9 +28,27 @@ RECORD = st.tuples(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.lists(RECORD, max_size=40))
 def test_batched_lines_equal_one_by_one(records: list[tuple[Any, ...]]) -> None:
+    fmt = TextFormatter(utc=True)
+    assert fmt.format_batch(records) == [fmt._one(r) for r in records]
+
+
+RUNNY = st.tuples(  # few shapes, so that long runs (and their ends) are common
+    st.sampled_from([20, 20, 20, 30]),
+    TIMES,
+    st.sampled_from(["req %s took %d ms", "req %s took %d ms", "%s"]),
+    st.tuples(st.sampled_from(["GET /x", "\x00", "%s"]), st.integers(-5, 10**6)),
+    st.sampled_from([None, None, None, {"k": 1}]),
+    st.just(None),
+    st.sampled_from(["app", "app", "100%"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(RUNNY, max_size=60))
+def test_runs_equal_one_by_one(records: list[tuple[Any, ...]]) -> None:
     fmt = TextFormatter(utc=True)
     assert fmt.format_batch(records) == [fmt._one(r) for r in records]
 
