@@ -216,11 +216,53 @@ def _pairs_json(items: list[tuple[str, int]]) -> str:
     return ", ".join([f"[{strings[k]}, {v!r}]" for k, v in items])
 
 
-def _period_line(p: AlertPeriod) -> str:
-    recovered = "null" if p.recovered is None else repr(p.recovered)
+def _top_json(counter: Counter[str], n: int) -> str:
+    """`_pairs_json(top(counter, n))`; when all counts are equal (a sparse interval: one hit
+    per host) the stable sort would keep the insertion order, so it is skipped."""
+    counts = counter.values()
+    if len(counter) <= n and min(counts, default=0) == max(counts, default=0):
+        return _pairs_json(list(counter.items()))
+    return _pairs_json(top(counter, n))
+
+
+class _Memo(dict[Any, str]):
+    """A bounded cache of rendered fragments: intervals repeat the same few status mixes,
+    sections and alert periods, so each is rendered once."""
+
+    def __init__(self, render: Any) -> None:
+        super().__init__()
+        self._render = render
+
+    def __missing__(self, key: Any) -> str:
+        value: str = self._render(key)
+        if len(self) > 20_000:
+            self.clear()
+        self[key] = value
+        return value
+
+
+def _statuses_json(items: tuple[tuple[int, int], ...]) -> str:
+    statuses: Counter[int] = Counter(dict(items))
+    classes = ", ".join([f'"{k}": {v!r}' for k, v in status_classes(statuses).items()])
+    codes = ", ".join([f'"{k}": {v!r}' for k, v in sorted(statuses.items())])
+    return f'"status_classes": {{{classes}}}, "status_codes": {{{codes}}}'
+
+
+def _period_key_line(key: tuple[int, int | None, float]) -> str:
+    triggered, recovered, peak = key
     return (
-        f'{{"triggered": {p.triggered!r}, "recovered": {recovered}, "peak": {round(p.peak, 3)!r}}}'
+        f'{{"triggered": {triggered!r}, "recovered": {"null" if recovered is None else recovered}, '
+        f'"peak": {round(peak, 3)!r}}}'
     )
+
+
+_STATUSES_JSON = _Memo(_statuses_json)
+_SECTIONS_JSON = _Memo(lambda items: _pairs_json(top(Counter(dict(items)), TOP * 2)))
+_PERIOD_JSON = _Memo(_period_key_line)
+
+
+def _period_line(p: AlertPeriod) -> str:
+    return _PERIOD_JSON[p.triggered, p.recovered, p.peak]
 
 
 def report_line(ev: Report) -> str:
@@ -228,17 +270,22 @@ def report_line(ev: Report) -> str:
     replay has a report every few lines, so this is hot. Tests hold the two equal."""
     d = ev.detail
     seconds = ev.end - ev.start
-    classes = ", ".join([f'"{k}": {v!r}' for k, v in status_classes(d.statuses).items()])
-    codes = ", ".join([f'"{k}": {v!r}' for k, v in sorted(d.statuses.items())])
-    rate = round(d.hits / seconds, 3) if seconds else 0.0
+    hits = d.hits
+    rate = round(hits / seconds, 3) if seconds else 0.0
     alert = "null" if ev.alert is None else _period_line(ev.alert)
-    history = ", ".join([_period_line(p) for p in ev.history])
+    history = ", ".join([_period_line(p) for p in ev.history]) if ev.history else ""
+    sections = d.sections
+    top_sections = (
+        _SECTIONS_JSON[tuple(sections.items())]
+        if len(sections) <= 4
+        else _top_json(sections, TOP * 2)
+    )
     return (
         f'{{"type": "report", "start": {ev.start!r}, "end": {ev.end!r}, "seconds": {seconds!r}, '
-        f'"hits": {d.hits!r}, "bytes": {d.bytes!r}, "status_classes": {{{classes}}}, '
-        f'"status_codes": {{{codes}}}, "rate": {rate!r}, '
-        f'"sections": [{_pairs_json(top(d.sections, TOP * 2))}], '
-        f'"hosts": [{_pairs_json(top(d.hosts, TOP))}], "unparsed": {ev.unparsed!r}, '
+        f'"hits": {hits!r}, "bytes": {d.bytes!r}, {_STATUSES_JSON[tuple(d.statuses.items())]}, '
+        f'"rate": {rate!r}, '
+        f'"sections": [{top_sections}], '
+        f'"hosts": [{_top_json(d.hosts, TOP)}], "unparsed": {ev.unparsed!r}, '
         f'"late": {ev.late!r}, "window_rate": {round(ev.window_rate, 3)!r}, '
         f'"alert": {alert}, "history": [{history}]}}\n'
     )
