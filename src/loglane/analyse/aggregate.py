@@ -66,42 +66,66 @@ class _Cache(dict[K, V], Generic[K, V]):
         return value
 
 
-@dataclass
 class Detail:
-    """What one report interval saw."""
+    """What one report interval saw.
 
-    hits: int = 0
-    bytes: int = 0
-    statuses: Counter[int] = field(default_factory=Counter)
-    sections: Counter[str] = field(default_factory=Counter)
-    hosts: Counter[str] = field(default_factory=Counter)
+    The three tallies are dicts of counts: Counters where the aggregator builds them, plain
+    dicts once they have crossed from a worker process. Rebuilding Counters there would cost
+    the parent more than the workers saved it (a sparse log has an interval every few lines),
+    so what reads a Detail goes through `merge`, `add_counts` and `render.top`, which take both.
+    """
+
+    __slots__ = ("bytes", "hits", "hosts", "sections", "statuses")
+
+    def __init__(
+        self,
+        hits: int = 0,
+        bytes: int = 0,
+        statuses: dict[int, int] | None = None,
+        sections: dict[str, int] | None = None,
+        hosts: dict[str, int] | None = None,
+    ) -> None:
+        self.hits = hits
+        self.bytes = bytes
+        self.statuses: dict[int, int] = Counter() if statuses is None else statuses
+        self.sections: dict[str, int] = Counter() if sections is None else sections
+        self.hosts: dict[str, int] = Counter() if hosts is None else hosts
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Blocks cross from worker processes by pickle; rebuilding Counters through
-        # Counter.__init__ would cost the parent more than the workers saved it.
         return (
-            _detail,
+            Detail,
             (self.hits, self.bytes, dict(self.statuses), dict(self.sections), dict(self.hosts)),
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Detail):
+            return NotImplemented
+        return self.__reduce__() == other.__reduce__()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it replaced
+
+    def __repr__(self) -> str:
+        return (
+            f"Detail(hits={self.hits}, bytes={self.bytes}, statuses={self.statuses!r}, "
+            f"sections={self.sections!r}, hosts={self.hosts!r})"
         )
 
     def merge(self, other: Detail) -> None:
         self.hits += other.hits
         self.bytes += other.bytes
-        self.statuses.update(other.statuses)
-        self.sections.update(other.sections)
-        self.hosts.update(other.hosts)
+        add_counts(self.statuses, other.statuses)
+        add_counts(self.sections, other.sections)
+        add_counts(self.hosts, other.hosts)
 
 
-def _as_counter(items: dict[K, int]) -> Counter[K]:
-    counter: Counter[K] = Counter.__new__(Counter)
-    dict.__init__(counter, items)
-    return counter
-
-
-def _detail(
-    hits: int, size: int, statuses: dict[int, int], sections: dict[str, int], hosts: dict[str, int]
-) -> Detail:
-    return Detail(hits, size, _as_counter(statuses), _as_counter(sections), _as_counter(hosts))
+def add_counts(into: dict[K, int], other: dict[K, int]) -> None:
+    """`Counter.update` for any dict of counts (a plain dict's `update` would replace)."""
+    if not into:
+        into.update(other)
+        return
+    get = into.get
+    for key, n in other.items():
+        into[key] = get(key, 0) + n
 
 
 @dataclass

@@ -17,6 +17,7 @@ from rich.text import Text
 from .alerts import AlertEvent
 from .monitor import Event, Quiet, Report, Summary
 from .render import alert_message, clock, human_bytes, status_classes
+from .render import top as top_counts
 
 __all__ = ["Dashboard", "sparkline"]
 
@@ -86,7 +87,7 @@ class Dashboard:
         chart.append(f"  max {top:.1f}/s, threshold {self.threshold:g}/s")
         sections = Table("section", "hits", box=None)
         if r is not None:
-            for name, n in r.detail.sections.most_common(8):
+            for name, n in top_counts(r.detail.sections, 8):
                 sections.add_row(name, str(n))
         if r is not None and r.alert is not None:
             state = Text(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from .alerts import AlertEvent
 from .monitor import Event, Quiet, Report, Summary
-from .render import human_bytes, stamp, status_classes
+from .render import human_bytes, stamp, status_classes, top
 
 __all__ = ["HtmlReport"]
 
@@ -111,7 +111,7 @@ class HtmlReport:
     def render(self, s: Summary) -> str:
         t = s.totals
         rows = "".join(
-            f"<tr><td>{html.escape(k)}</td><td>{v}</td></tr>" for k, v in t.sections.most_common(15)
+            f"<tr><td>{html.escape(k)}</td><td>{v}</td></tr>" for k, v in top(t.sections, 15)
         )
         paths = "".join(
             f"<tr><td>{html.escape(p or '-')}</td><td>{n}</td></tr>"
