@@ -39,6 +39,17 @@ class Sqlite:
             parent = os.path.dirname(os.path.abspath(path))
             if not os.path.isdir(parent):
                 raise StoreError(f"store directory does not exist: {parent}")
+        # Writers queue on a lock file: SQLite's own busy handler sleeps in steps of up to
+        # 100 ms, which halved the throughput of two consumers; flock wakes at once. Opening
+        # holds it too: two processes switching a new store to WAL at once get "database is
+        # locked" at once, busy timeout or not.
+        self._lock = -1
+        if path != ":memory:":
+            try:
+                self._lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise StoreError(f"cannot open {path}.lock: {exc.strerror}") from None
+            fcntl.flock(self._lock, fcntl.LOCK_EX)
         try:
             # autocommit mode: transactions are ours, BEGIN IMMEDIATE takes the write lock up
             # front so two writers wait (busy timeout) instead of failing to upgrade a lock
@@ -48,16 +59,13 @@ class Sqlite:
             self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.execute("PRAGMA busy_timeout=60000")
         except sqlite3.Error as exc:
+            self._unlock()
+            if self._lock >= 0:
+                os.close(self._lock)
+                self._lock = -1
             raise StoreError(f"cannot open SQLite store {path}: {exc}") from None
+        self._unlock()
         self.path = path
-        # Writers queue on a lock file first: SQLite's own busy handler sleeps in steps of up
-        # to 100 ms, which halved the throughput of two consumers; flock wakes at once.
-        self._lock = -1
-        if path != ":memory:":
-            try:
-                self._lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError as exc:
-                raise StoreError(f"cannot open {path}.lock: {exc.strerror}") from None
 
     def begin(self) -> None:
         if self._lock >= 0:
