@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from loglane.capture import capture_fields
+
 if TYPE_CHECKING:
     from loglane.logger import Logger
 
@@ -31,12 +33,11 @@ def contextualize(**kw: Any) -> Iterator[dict[str, Any]]:
     Values are captured when the block is entered, like the arguments of a log call: a list
     mutated later in the block still shows its value at entry.
     """
-    from loglane import logger  # the capture rules live with the log call
-
+    from loglane import logger  # (imported here: the logger imports this module)
 
     current = fields.get()
     merged = dict(current) if current else {}
-    merged.update(logger.capture_fields(dict(kw)))
+    merged.update(capture_fields(dict(kw)))
     token = fields.set(merged)
     logger._context_on = True
     try:
@@ -73,8 +74,6 @@ class BoundLogger:
         return dict(self._fields)
 
     def bind(self, **kw: Any) -> BoundLogger:
-        from loglane.logger import capture_fields
-
         return BoundLogger(self._logger, {**self._fields, **capture_fields(kw)})
 
     def _call(self, level: int, msg: object, args: tuple[Any, ...], kw: dict[str, Any]) -> None:

@@ -13,27 +13,20 @@ method-style call of an instance attribute is not specialised either.
 
 from __future__ import annotations
 
-import copy
-import datetime
-import decimal
-import enum
-import fractions
 import importlib
 import os
-import sys
 import threading
-import uuid
 import weakref
-from collections.abc import Iterable, Mapping
-from pathlib import PurePath
+from collections.abc import Iterable
 from queue import Empty
 from typing import Any
 
 from loglane import context as _context
+from loglane.capture import IMMUTABLE, capture_fields, immutable, pop_exc_info
 from loglane.channel import Channel, RawRecord
 from loglane.clock import Clock, monotonic, now_ns
 from loglane.context import fields as _ctx_fields
-from loglane.format import JsonFormatter, TextFormatter, render_message, safe_repr, safe_str
+from loglane.format import JsonFormatter, TextFormatter, render_message, safe_str
 from loglane.record import DEBUG, ERROR, INFO, WARNING, ExcInfo, parse_level
 from loglane.sinks.base import Formatter, Sink
 from loglane.sinks.console import ConsoleSink
@@ -46,24 +39,6 @@ _OFF = 1 << 30  # above every level: what a closed logger compares against
 # A module global because that is the cheapest test the fast path can make: an attribute of
 # another object costs it ~20 ns, this ~2 ns.
 _context_on = False
-
-# Types whose values cannot change after the call, so formatting can wait for the writer.
-# Exact types only: a subclass may carry a mutable __dict__ or a custom __str__.
-_IMMUTABLE = frozenset({
-    str, int, float, bool, type(None), bytes, complex, decimal.Decimal, fractions.Fraction,
-    datetime.datetime, datetime.date, datetime.time, datetime.timedelta, uuid.UUID,
-    range, frozenset,
-})
-
-
-def _immutable(value: object) -> bool:
-    cls = value.__class__
-    if cls in _IMMUTABLE or isinstance(value, enum.Enum | PurePath):
-        return True
-    if cls is tuple:
-        return all(_immutable(v) for v in value)  # type: ignore[attr-defined]
-    return False
-
 
 class Logger:
     """A named logger writing through the process's background writer.
@@ -168,11 +143,11 @@ class Logger:
         if fields or type(msg) is not str:
             return self._slow(10, msg, args, fields)
         if len(args) == 2:
-            if type(args[0]) not in _IMMUTABLE or type(args[1]) not in _IMMUTABLE:
+            if type(args[0]) not in IMMUTABLE or type(args[1]) not in IMMUTABLE:
                 return self._slow(10, msg, args, fields)
         else:
             for a in args:
-                if type(a) not in _IMMUTABLE:
+                if type(a) not in IMMUTABLE:
                     return self._slow(10, msg, args, fields)
         q = self._q
         clock = self._clock
@@ -190,11 +165,11 @@ class Logger:
         if fields or type(msg) is not str:
             return self._slow(20, msg, args, fields)
         if len(args) == 2:
-            if type(args[0]) not in _IMMUTABLE or type(args[1]) not in _IMMUTABLE:
+            if type(args[0]) not in IMMUTABLE or type(args[1]) not in IMMUTABLE:
                 return self._slow(20, msg, args, fields)
         else:
             for a in args:
-                if type(a) not in _IMMUTABLE:
+                if type(a) not in IMMUTABLE:
                     return self._slow(20, msg, args, fields)
         q = self._q
         clock = self._clock
@@ -242,7 +217,7 @@ class Logger:
 
     def bind(self, **fields: Any) -> _context.BoundLogger:
         """A logger that adds ``fields`` to every call (captured now, like arguments)."""
-        return _context.BoundLogger(self, _capture_fields(fields))
+        return _context.BoundLogger(self, capture_fields(fields))
 
     # -- capture: everything beyond the plain fast path ---------------------------------
 
@@ -251,15 +226,15 @@ class Logger:
             ts = self._clock()
             exc: ExcInfo | None = None
             if fields:
-                exc = _pop_exc_info(fields)
+                exc = pop_exc_info(fields)
                 if fields:
-                    fields = _capture_fields(fields)
+                    fields = capture_fields(fields)
             if _context_on:
                 ctx = _ctx_fields.get()
                 if ctx:  # the call's own fields win over the context's
                     fields = {**ctx, **fields} if fields else ctx
             fields_or_none: dict[str, Any] | None = fields or None
-            if msg.__class__ is not str or not all(map(_immutable, args)):
+            if msg.__class__ is not str or not all(map(immutable, args)):
                 # Format now: the line must show the values as they are at call time.
                 msg, args = render_message(msg, args), ()
             self._enqueue((level, ts, msg, args, fields_or_none, exc, self.name))
@@ -397,38 +372,3 @@ def _wait(event: threading.Event) -> bool:
     while not event.wait(0.5):
         pass
     return True
-
-
-def _pop_exc_info(fields: dict[str, Any]) -> ExcInfo | None:
-    value = fields.pop("exc_info", None)
-    fields.pop("stack_info", None)
-    if not value:
-        return None
-    if isinstance(value, BaseException):
-        return (type(value), value, value.__traceback__)
-    if isinstance(value, tuple) and len(value) == 3 and value[0] is not None:
-        return value
-    info = sys.exc_info()
-    return info if info[0] is not None else None
-
-
-def _capture_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    for key, value in fields.items():
-        if not _immutable(value):
-            fields[key] = _snapshot(value)
-    return fields
-
-
-capture_fields = _capture_fields  # for loglane.context and loglane.stdlib
-
-
-def _snapshot(value: object) -> object:
-    """A field's value as it is now: containers deep-copied (JSON keeps their shape), other
-    objects turned into their text."""
-    if isinstance(value, Mapping | list | set | tuple):
-        try:
-            return copy.deepcopy(value)
-        except Exception:
-            return safe_repr(value)
-    return safe_str(value)
-

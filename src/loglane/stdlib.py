@@ -19,9 +19,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from loglane import logger as _logger_module
+from loglane.capture import IMMUTABLE, capture_fields
 from loglane.context import fields as _ctx_fields
 from loglane.format import render_message, safe_str
-from loglane.logger import _IMMUTABLE, Logger, capture_fields
+from loglane.logger import Logger
 from loglane.record import level_name
 from loglane.registry import REGISTRY, get_logger
 from loglane.sinks.base import Sink, SinkBacklogged
@@ -77,7 +78,7 @@ class StdlibHandler(logging.Handler):
                     msg, args = render_message(msg, args), ()
                 else:
                     for a in args:
-                        if a.__class__ not in _IMMUTABLE:
+                        if a.__class__ not in IMMUTABLE:
                             # Values as they are now, as the core log call does.
                             msg, args = render_message(msg, args), ()
                             break
