@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from loglane.format import safe_str
@@ -20,6 +21,8 @@ from loglane.record import parse_level
 from loglane.sinks.base import Formatter, Sink, SinkBacklogged
 from loglane.sinks.daily import DailyNames
 from loglane.sinks.housekeeping import Housekeeper
+
+_ts = itemgetter(1)  # a record's time stamp
 
 _FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 
@@ -136,9 +139,8 @@ class FileSink(Sink):
         if not records:
             return
         names = self.names
-        stamps = [r[1] for r in records]
-        path = names.path_for(min(stamps))
-        if names.path_for(max(stamps)) == path:  # days are contiguous: all in one file
+        path = names.path_for(min(map(_ts, records)))
+        if names.path_for(max(map(_ts, records))) == path:  # days are contiguous: one file
             self._append(path, lines)
             return
         groups: dict[str, list[str]] = {}
