@@ -63,6 +63,12 @@ def loglane(*args: str, **kw: Any) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "loglane", *args], **kw)
 
 
+def ship_to(path: Path, queue: str, state: Path, batch: int) -> subprocess.Popen[bytes]:
+    """`loglane ship` of the whole file to the queue, exiting when everything is confirmed."""
+    return loglane("ship", str(path), "--amqp", AMQP, "--queue", queue, "--state", str(state),
+                   "--batch-lines", str(batch), "--exit-when-done", "-q")
+
+
 def fresh_queue() -> str:
     name = f"bench.ship.{uuid.uuid4().hex[:10]}"
     conn = pika.BlockingConnection(pika.URLParameters(AMQP))
@@ -99,20 +105,7 @@ def run_ship_only(path: Path, lines: int, batch: int, tmp: Path) -> tuple[float,
     state = tmp / f"state-{uuid.uuid4().hex[:6]}"
     before = os.times()
     t0 = time.monotonic()
-    proc = loglane(
-        "ship",
-        str(path),
-        "--amqp",
-        AMQP,
-        "--queue",
-        queue,
-        "--state",
-        str(state),
-        "--batch-lines",
-        str(batch),
-        "--exit-when-done",
-        "-q",
-    )
+    proc = ship_to(path, queue, state, batch)
     if proc.wait() != 0:
         raise RuntimeError("loglane ship failed")
     wall = time.monotonic() - t0
@@ -154,20 +147,7 @@ def run_end_to_end(path: Path, lines: int, batch: int, consumers: int, tmp: Path
     wait_until(lambda: db.exists(), 30)
     time.sleep(1.0)  # let every consumer connect and go idle before the clock starts
     t0 = time.monotonic()
-    ship = loglane(
-        "ship",
-        str(path),
-        "--amqp",
-        AMQP,
-        "--queue",
-        queue,
-        "--state",
-        str(state),
-        "--batch-lines",
-        str(batch),
-        "--exit-when-done",
-        "-q",
-    )
+    ship = ship_to(path, queue, state, batch)
 
     def finished() -> bool:
         for proc, err in zip(procs, errs, strict=True):
