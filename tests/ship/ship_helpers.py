@@ -45,6 +45,11 @@ def ship_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "loglane", "ship", *args]
 
 
+def to_queue(url: str, queue: str, state: str) -> tuple[str, ...]:
+    """The `loglane ship` arguments naming the broker, the queue and the state directory."""
+    return ("--amqp", url, "--queue", queue, "--state", state)
+
+
 def run_ship(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ship_cmd(*args), capture_output=True, text=True, timeout=timeout, env=env()

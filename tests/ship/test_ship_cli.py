@@ -16,6 +16,7 @@ from ship_helpers import (
     StderrLines,
     run_ship,
     start_ship,
+    to_queue,
     wait_for,
     write_lines,
 )
@@ -134,12 +135,7 @@ def test_garbage_bytes_are_replaced_and_lines_kept(
     log.write_bytes(b"ok line\n\xff\xfe\x00binary\x80\n" + noise + b"\n")
     done = run_ship(
         str(log),
-        "--amqp",
-        rabbitmq_url,
-        "--queue",
-        queue,
-        "--state",
-        str(tmp_path / "s"),
+        *to_queue(rabbitmq_url, queue, str(tmp_path / "s")),
         "--exit-when-done",
     )
     assert done.returncode == 0, done.stderr
@@ -158,12 +154,7 @@ def test_follow_across_rotation_and_truncation(
     state = tmp_path / "state"
     proc = start_ship(
         str(log),
-        "--amqp",
-        rabbitmq_url,
-        "--queue",
-        queue,
-        "--state",
-        str(state),
+        *to_queue(rabbitmq_url, queue, str(state)),
         "--poll-interval",
         "0.02",
     )
@@ -204,12 +195,7 @@ def test_broker_away_spools_says_so_once_and_delivers_later(
     truth = write_lines(log, 0, 100)
     proc = start_ship(
         str(log),
-        "--amqp",
-        proxy.url(),
-        "--queue",
-        queue,
-        "--state",
-        str(state),
+        *to_queue(proxy.url(), queue, str(state)),
         "--poll-interval",
         "0.02",
         "--batch-lines",
@@ -246,12 +232,7 @@ def test_spool_is_bounded_and_the_files_wait(tmp_path: Path, rabbitmq_url: str, 
     bound = 300_000
     proc = start_ship(
         str(log),
-        "--amqp",
-        "amqp://guest:guest@127.0.0.1:1/",
-        "--queue",
-        queue,
-        "--state",
-        str(state),
+        *to_queue("amqp://guest:guest@127.0.0.1:1/", queue, str(state)),
         "--spool-bytes",
         str(bound),
         "--batch-lines",
@@ -274,12 +255,7 @@ def test_spool_is_bounded_and_the_files_wait(tmp_path: Path, rabbitmq_url: str, 
     # back with a broker: the spool and the rest of the file go out; same ids for overlaps
     done = run_ship(
         str(log),
-        "--amqp",
-        rabbitmq_url,
-        "--queue",
-        queue,
-        "--state",
-        str(state),
+        *to_queue(rabbitmq_url, queue, str(state)),
         "--batch-lines",
         "500",
         "--exit-when-done",
@@ -298,12 +274,7 @@ def test_sigkill_then_restart_loses_nothing(tmp_path: Path, rabbitmq_url: str, q
     state = tmp_path / "state"
     args = (
         str(log),
-        "--amqp",
-        rabbitmq_url,
-        "--queue",
-        queue,
-        "--state",
-        str(state),
+        *to_queue(rabbitmq_url, queue, str(state)),
         "--batch-lines",
         "100",
         "--poll-interval",
@@ -336,12 +307,7 @@ def test_sigterm_drains_confirms_and_a_restart_sends_no_duplicate(
     state = tmp_path / "state"
     args = (
         str(log),
-        "--amqp",
-        rabbitmq_url,
-        "--queue",
-        queue,
-        "--state",
-        str(state),
+        *to_queue(rabbitmq_url, queue, str(state)),
         "--batch-lines",
         "100",
     )
@@ -375,12 +341,7 @@ def test_whole_files_wait_for_an_absent_broker_then_deliver(
     proc = start_ship(
         *map(str, logs),
         "--whole-files",
-        "--amqp",
-        proxy.url(),
-        "--queue",
-        queue,
-        "--state",
-        str(tmp_path / "state"),
+        *to_queue(proxy.url(), queue, str(tmp_path / "state")),
     )
     stderr = StderrLines(proc)
     try:
