@@ -6,9 +6,11 @@ each in a fresh interpreter, R times; the table shows medians over the runs:
 * caller latency of each call (median, p99, p99.9, max, calls >= 1 ms), timed around the call;
 * end-to-end lines/s: from the first call until the contender's close/stop has returned;
 * CPU µs per line: the process's CPU time (all threads) over the same span, per line;
-* the caller's latency again while the sink stalls 1 ms every 1000 lines written.
+* the caller's latency again while the sink stalls 1 ms every 1000 lines written;
+* then loglane alone, one thread logging 1M calls in a loop (``--sustained``): whether the
+  writer keeps up (lines in file, dropped), with its pacing on, off, and under ``block``.
 
-Run:  .venv/bin/python bench/bench_core.py [--calls 200000] [--runs 3] [--markdown]
+Run:  .venv/bin/python bench/bench_core.py [--calls 200000] [--runs 3] [--sustained 1000000]
 (peers come from the `bench` extra: pip install -e '.[bench]').
 """
 
@@ -37,6 +39,8 @@ CONTENDERS = [
     "loglane",
     "loglane-block",
 ]
+SUSTAINED = ["loglane", "loglane-unpaced", "loglane-block"]
+EXTRA: dict[str, Any] = {}  # a contender's own counters (loglane: dropped, paced)
 
 
 class StallingFile:
@@ -139,6 +143,11 @@ def setup(name: str, path: str, stall: bool) -> tuple[Any, Any]:
     if name.startswith("loglane"):
         import loglane
 
+        if name == "loglane-unpaced":  # what the pacing buys: the same logger without it
+            import loglane.logger
+
+            loglane.logger._sleep = lambda seconds: None  # type: ignore[assignment]
+
         sinks: list[loglane.Sink] = []
         filepath: str | None = path
         if stall:
@@ -146,7 +155,12 @@ def setup(name: str, path: str, stall: bool) -> tuple[Any, Any]:
             sinks = [StallSink(path)]
         log = loglane.Logger("bench", filepath, stdout_level=None, stderr_level=None,
                              sinks=sinks, overflow="block" if name.endswith("block") else "drop")
-        return log.info, log.close
+        def close_loglane() -> None:
+            log.close()
+            stats = log.stats()
+            EXTRA.update(dropped=stats["dropped"], paced=stats["paced"])
+
+        return log.info, close_loglane
     raise SystemExit(f"unknown contender {name}")
 
 
@@ -182,7 +196,7 @@ def one(name: str, calls: int, stall: bool) -> dict[str, Any]:
     info, close = setup(name, os.path.join(tmp, "bench.log"), stall)
     # loguru formats with {}: the same message in its own style
     msg = MSG.replace("%s", "{}").replace("%d", "{}") if name.startswith("loguru") else MSG
-    return {"name": name, "stall": stall, **measure(info, close, msg, calls, tmp)}
+    return {"name": name, "stall": stall, **measure(info, close, msg, calls, tmp), **EXTRA}
 
 
 def measure(info: Any, close: Any, msg: str, calls: int, tmp: str) -> dict[str, Any]:
@@ -220,43 +234,84 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", action="append", choices=CONTENDERS)
-    parser.add_argument("--one", choices=CONTENDERS, help=argparse.SUPPRESS)
     parser.add_argument("--stall", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--sustained", type=int, default=1_000_000,
+                        help="calls in the one-thread loop of the second table (0: skip it)")
+    parser.add_argument("--one", choices=sorted({*CONTENDERS, *SUSTAINED}),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
         print(json.dumps(one(args.one, args.calls, args.stall)))
         return 0
+    print_core(args)
+    if args.sustained:
+        print_sustained(args)
+    return 0
+
+
+def run_one(name: str, calls: int, stall: bool = False) -> dict[str, Any] | None:
+    cmd = [sys.executable, __file__, "--one", name, "--calls", str(calls)]
+    proc = subprocess.run(cmd + (["--stall"] if stall else []), capture_output=True,
+                          text=True, timeout=600)
+    if proc.returncode != 0:
+        print(f"{name}: failed: {proc.stderr.strip()[-300:]}", file=sys.stderr)
+        return None
+    return json.loads(proc.stdout)  # type: ignore[no-any-return]
+
+
+def medians(results: dict[Any, list[dict[str, Any]]]) -> dict[Any, dict[str, float]]:
+    return {key: {k: statistics.median(r[k] for r in runs) for k in runs[0]
+                  if isinstance(runs[0][k], int | float) and not isinstance(runs[0][k], bool)}
+            for key, runs in results.items()}
+
+
+def print_core(args: argparse.Namespace) -> None:
     results: dict[tuple[str, bool], list[dict[str, Any]]] = {}
     for _ in range(args.runs):  # interleave contenders so machine noise hits all alike
         for name in args.only or CONTENDERS:
             for stall in (False, True):
-                cmd = [sys.executable, __file__, "--one", name, "--calls", str(args.calls)]
-                proc = subprocess.run(cmd + (["--stall"] if stall else []), capture_output=True,
-                                      text=True, timeout=600)
-                if proc.returncode != 0:
-                    print(f"{name}: failed: {proc.stderr.strip()[-300:]}", file=sys.stderr)
-                    continue
-                results.setdefault((name, stall), []).append(json.loads(proc.stdout))
-    med = {key: {k: statistics.median(r[k] for r in runs) for k in runs[0]
-                 if isinstance(runs[0][k], int | float) and not isinstance(runs[0][k], bool)}
-           for key, runs in results.items()}
+                res = run_one(name, args.calls, stall)
+                if res is not None:
+                    results.setdefault((name, stall), []).append(res)
+    med = medians(results)
     head = ("| contender | median µs | p99 µs | p99.9 µs | max µs | calls ≥1 ms | lines/s e2e "
-            "| CPU µs/line | lines in file | stalled sink: median / p99.9 / max µs, ≥1 ms |")
+            "| CPU µs/line | lines in file | stalled sink: median / p99.9 / max µs, ≥1 ms, "
+            "lines in file |")
     print(head)
     print("|" + "---|" * 10)
     for name in args.only or CONTENDERS:
         r, s = med.get((name, False)), med.get((name, True))
         if r is None:
             continue
-        stalled = (f"{s['p50']:.2f} / {s['p999']:.1f} / {s['max']:.0f}, {s['over_1ms']:.0f}"
-                   if s else "n/a")
+        stalled = (f"{s['p50']:.2f} / {s['p999']:.1f} / {s['max']:.0f}, {s['over_1ms']:.0f}, "
+                   f"{s['lines_in_file']:,.0f}" if s else "n/a")
         print(f"| {name} | {r['p50']:.2f} | {r['p99']:.2f} | {r['p999']:.1f} | {r['max']:.0f} "
               f"| {r['over_1ms']:.0f} | {r['lines_per_s']:,.0f} | {r['cpu_us_per_line']:.2f} "
               f"| {r['lines_in_file']:,.0f} | {stalled} |")
     print(f"\n{args.calls:,} calls per run, median of {args.runs} runs; python "
-          f"{sys.version.split()[0]}, {os.cpu_count()} CPUs")
-    return 0
+          f"{sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
+
+
+def print_sustained(args: argparse.Namespace) -> None:
+    results: dict[str, list[dict[str, Any]]] = {}
+    for _ in range(args.runs):
+        for name in SUSTAINED:
+            res = run_one(name, args.sustained)
+            if res is not None:
+                results.setdefault(name, []).append(res)
+    med = medians(results)
+    print("| one thread, sustained | median µs | p99.9 µs | max µs | calls ≥1 ms | lines/s e2e "
+          "| CPU µs/line | lines in file | dropped | paced |")
+    print("|" + "---|" * 10)
+    for name in SUSTAINED:
+        r = med.get(name)
+        if r is None:
+            continue
+        print(f"| {name} | {r['p50']:.2f} | {r['p999']:.1f} | {r['max']:.0f} "
+              f"| {r['over_1ms']:.0f} | {r['lines_per_s']:,.0f} | {r['cpu_us_per_line']:.2f} "
+              f"| {r['lines_in_file']:,.0f} | {r.get('dropped', 0):,.0f} "
+              f"| {r.get('paced', 0):,.0f} |")
+    print(f"\n{args.sustained:,} calls per run in one loop, median of {args.runs} runs")
 
 
 if __name__ == "__main__":

@@ -203,7 +203,7 @@ def test_a_reconfigured_queue_size_and_policy_reach_existing_loggers() -> None:
     sink, lines = mem()
     log = loglane.get_logger("q")
     loglane.configure(sinks=[sink], queue_size=7, overflow="block", block_timeout=5)
-    assert log._max == 7 and log._channel.block and log._channel.block_timeout == 5
+    assert log._channel.queue_size == 7 and log._channel.block and log._channel.block_timeout == 5
     for i in range(200):
         log.info("%d", i)
     log.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -13,6 +14,7 @@ import pytest
 
 import loglane
 from loglane import delivery
+from loglane import logger as logger_mod
 
 LINE = re.compile(r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} (\S+) (\w+)\] (.*)")
 
@@ -84,6 +86,52 @@ def test_drop_policy_counts_and_later_writes_one_line_saying_how_many(
     stats = log.stats()
     # the note is not a record the application logged
     assert (stats["dropped"], stats["written"], stats["enqueued"]) == (90, 11, 11)
+
+
+def test_one_thread_past_the_pace_mark_hands_the_writer_time_and_loses_nothing(
+    monkeypatch: pytest.MonkeyPatch, wait_until: Callable[..., None],
+) -> None:
+    # The pause is the writer's turn: here it lasts until the writer has emptied the queue,
+    # where a real switch interval lets it catch up in the same way.
+    log_holder: list[loglane.Logger] = []
+    pauses: list[float] = []
+
+    def pause(seconds: float) -> None:
+        pauses.append(seconds)
+        wait_until(lambda: log_holder[0].stats()["queued"] == 0, what="the writer's turn")
+
+    monkeypatch.setattr(logger_mod, "_sleep", pause)
+    lines: list[str] = []
+    log = quiet("paced", loglane.CallableSink(lines.append), queue_size=100)
+    log_holder.append(log)
+    for i in range(5000):
+        log.info("n %d", i)
+    log.close()
+    assert messages(lines) == [f"n {i}" for i in range(5000)]
+    stats = log.stats()
+    assert stats["dropped"] == 0
+    assert stats["paced"] == len(pauses) > 0
+    assert set(pauses) == {sys.getswitchinterval()}
+
+
+def test_a_writer_that_takes_nothing_is_not_waited_for_and_drop_still_drops(
+    monkeypatch: pytest.MonkeyPatch, wait_until: Callable[..., None],
+) -> None:
+    pauses: list[float] = []
+    monkeypatch.setattr(logger_mod, "_sleep", pauses.append)
+    gate = GateSink()
+    log = quiet("stalled", gate, queue_size=100)
+    log.info("first")
+    wait_until(gate.entered.is_set, what="writer inside the sink")
+    for i in range(300):
+        log.info("n %d", i)
+    # one pause when the queue first reached the mark (the writer had taken "first" since),
+    # none after: the writer took nothing more
+    assert len(pauses) == 1
+    assert log.stats()["dropped"] == 200
+    gate.gate.set()
+    log.close()
+    assert messages(gate.lines)[:101] == ["first"] + [f"n {i}" for i in range(100)]
 
 
 def test_block_policy_waits_for_room_and_loses_nothing(wait_until: Callable[..., None]) -> None:

@@ -42,6 +42,11 @@ class SinkState:
     closed: bool = False
 
 
+def pace_mark(queue_size: int) -> int:
+    """The queue length from which a log call may pace itself (see ``Logger._full``)."""
+    return queue_size - queue_size // 4
+
+
 class Channel:
     """Everything behind one ``Logger``: bounded queue, policy, sinks, counters."""
 
@@ -80,6 +85,8 @@ class Channel:
         # Callers blocked on a full queue (policy block) wait on tokens the writer puts here.
         self.space: SimpleQueue[None] = SimpleQueue()
         self.space_waiters = 0
+        self.paced_at = -1  # `dequeued` when a caller last paced itself
+        self.paced = 0  # how many times a caller did
         self.closing = False
         self.closed = threading.Event()
 
@@ -113,6 +120,7 @@ class Channel:
             "held": held,
             "lost": lost,
             "discarded": self.discarded,
+            "paced": self.paced,
             "sinks": [
                 {
                     "sink": st.sink.describe(),

@@ -118,6 +118,9 @@ def flush(states: Iterable[SinkState]) -> None:
         if st.started and not st.closed and st.failing_since is None:
             try:
                 st.sink.flush()
+            except SinkBacklogged as exc:  # it kept what it could not write: retry it later
+                st.backlogged = True
+                failed(st, exc.__cause__ or exc)
             except Exception as exc:
                 failed(st, exc)
 

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from loglane.channel import Channel
+from loglane.channel import Channel, pace_mark
 from loglane.format import BatchFormatter, TextFormatter, batch_formatter
 from loglane.logger import DEFAULT_QUEUE_SIZE, Logger
 from loglane.record import INFO, WARNING, Record, parse_level
@@ -331,13 +331,13 @@ class Registry:
         with self._make_lock:  # a logger made from here on sees the new plan
             self._plan = plan
             for name, lg in list(self._loggers.items()):  # (a signal handler may add one)
-                lg._max = plan.queue_size
+                lg._max = pace_mark(plan.queue_size)
                 lg._level = plan.threshold(name)
 
     def _set_limits(self, size: int) -> None:
         with self._make_lock:
             for lg in list(self._loggers.values()):
-                lg._max = size
+                lg._max = pace_mark(size)
 
     # -- Logger's hooks ---------------------------------------------------------------------
 

@@ -278,7 +278,8 @@ class Writer:
             ch.count_lock = threading.RLock()
             ch.space = SimpleQueue()
             ch.space_waiters = 0
-            ch.dequeued = ch.dropped = ch.dropped_reported = ch.discarded = 0
+            ch.dequeued = ch.dropped = ch.dropped_reported = ch.discarded = ch.paced = 0
+            ch.paced_at = -1
             for st in ch.states:
                 st.held_records, st.held_lines = [], []
                 if st.started:

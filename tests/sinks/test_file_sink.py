@@ -323,6 +323,59 @@ def test_permission_lost_while_running_is_retried_and_nothing_is_lost(
     assert "Operation not permitted" in capsys.readouterr().err
 
 
+def test_lines_reach_the_file_at_the_cycles_flush_or_once_flush_bytes_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(file_mod, "FLUSH_BYTES", 100)
+    sink = loglane.FileSink(tmp_path / "g.log", utc=True)
+    ts = utc_ns("2026-11-22 12:00:00")
+
+    def rec(*lines: str) -> tuple[list[tuple[Any, ...]], list[str]]:
+        return [(20, ts, "m", (), None, None, "g")] * len(lines), list(lines)
+
+    path = tmp_path / "g-2026-11-22.log"
+    sink.write(*rec("one", "two"))  # gathered: one write per cycle, not per batch
+    assert not path.exists()
+    sink.write(*rec("x" * 100))  # past FLUSH_BYTES: written before the flush
+    assert path.read_text().splitlines() == ["one", "two", "x" * 100]
+    sink.write(*rec("three"))
+    sink.flush()
+    assert path.read_text().splitlines()[-1] == "three"
+    # In a forked child, what the parent had gathered is the parent's to write.
+    sink.write(*rec("parent's"))
+    sink.after_fork_in_child()
+    sink.write(*rec("child's"))
+    sink.close()
+    assert path.read_text().splitlines() == ["one", "two", "x" * 100, "three", "child's"]
+
+
+def test_a_failed_flush_is_retried_without_a_new_log_call(
+    tmp_path: Path, immutable: Callable[[Path, bool], None], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], wait_until: Callable[..., None],
+) -> None:
+    monkeypatch.setattr(delivery, "BACKOFF_FIRST", 0.001)
+    monkeypatch.setattr(delivery, "BACKOFF_MAX", 0.01)
+    log = loglane.Logger("perm", tmp_path / "app.log", stdout_level=None, stderr_level=None,
+                         clock=Clock(utc_ns("2026-11-22 12:00:00")), utc=True)
+    log.info("before")
+    log.flush()
+    path = tmp_path / "app-2026-11-22.log"
+    immutable(path, True)
+    for i in range(5):
+        log.info("while locked %d", i)
+    wait_until(lambda: log.stats()["errors"] > 0, what="the file sink to fail")
+    immutable(path, False)
+
+    def lines() -> list[str]:
+        return [ln.split("] ")[1] for ln in path.read_text().splitlines()]
+
+    wait_until(lambda: len(lines()) == 6, what="the retry to write the held lines")
+    assert lines() == ["before"] + [f"while locked {i}" for i in range(5)]
+    log.close()
+    assert lines() == ["before"] + [f"while locked {i}" for i in range(5)]
+    assert "Operation not permitted" in capsys.readouterr().err
+
+
 def test_registry_is_empty_after_all_sinks_close(tmp_path: Path) -> None:
     before = file_mod.FILES.count()
     log = file_logger(tmp_path / "r.log")
