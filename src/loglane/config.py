@@ -15,8 +15,9 @@ from typing import Any
 from loglane.channel import OVERFLOW_POLICIES
 from loglane.format import JsonFormatter, TextFormatter
 from loglane.logger import DEFAULT_QUEUE_SIZE
+from loglane.plan import ENV_LEVEL, Plan, Route, env_level
 from loglane.record import parse_level
-from loglane.registry import ENV_LEVEL, REGISTRY, Plan, Route, env_level
+from loglane.registry import REGISTRY
 from loglane.sinks.base import Formatter, Sink
 from loglane.sinks.console import CallableSink, ConsoleSink
 from loglane.sinks.file import FileSink
