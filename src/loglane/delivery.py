@@ -148,9 +148,11 @@ def close(st: SinkState, drain: bool) -> None:
         break
     st.closed = True
     if st.started:
-        try:
-            st.sink.flush()
-            st.sink.close()
-        except Exception as exc:
-            stderr(f"loglane: closing sink {st.sink.describe()} failed: "
-                   f"{type(exc).__name__}: {safe_str(exc)}")
+        # close() even when the last flush fails: it releases what the sink holds (a file
+        # sink's shared descriptors) whatever became of its data.
+        for step in (st.sink.flush, st.sink.close):
+            try:
+                step()
+            except Exception as exc:
+                stderr(f"loglane: closing sink {st.sink.describe()} failed: "
+                       f"{type(exc).__name__}: {safe_str(exc)}")

@@ -376,6 +376,29 @@ def test_a_failed_flush_is_retried_without_a_new_log_call(
     assert "Operation not permitted" in capsys.readouterr().err
 
 
+def test_a_file_still_failing_at_close_says_so_and_releases_its_descriptors(
+    tmp_path: Path, immutable: Callable[[Path, bool], None], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(delivery, "BACKOFF_FIRST", 0.001)
+    monkeypatch.setattr(delivery, "CLOSE_RETRY", 0.05)
+    before = file_mod.FILES.count()
+    log = loglane.Logger("stuck", tmp_path / "app.log", stdout_level=None, stderr_level=None,
+                         clock=Clock(utc_ns("2026-11-22 12:00:00")), utc=True)
+    log.info("before")
+    log.flush()
+    path = tmp_path / "app-2026-11-22.log"
+    immutable(path, True)
+    for i in range(5):
+        log.info("while locked %d", i)
+    assert log.close(timeout=20)
+    assert file_mod.FILES.count() == before  # nothing left open behind the failure
+    err = capsys.readouterr().err
+    assert "still failing at close" in err or "closing sink FileSink" in err
+    immutable(path, False)
+    assert path.read_text().count("\n") == 1  # only "before" reached the file
+
+
 def test_registry_is_empty_after_all_sinks_close(tmp_path: Path) -> None:
     before = file_mod.FILES.count()
     log = file_logger(tmp_path / "r.log")
