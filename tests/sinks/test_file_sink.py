@@ -376,6 +376,34 @@ def test_a_failed_flush_is_retried_without_a_new_log_call(
     assert "Operation not permitted" in capsys.readouterr().err
 
 
+def test_a_long_outage_with_batches_arriving_keeps_every_line_once_and_in_order(
+    tmp_path: Path, immutable: Callable[[Path, bool], None], monkeypatch: pytest.MonkeyPatch,
+    wait_until: Callable[..., None],
+) -> None:
+    monkeypatch.setattr(delivery, "BACKOFF_FIRST", 0.001)
+    monkeypatch.setattr(delivery, "BACKOFF_MAX", 0.002)
+    log = loglane.Logger("outage", tmp_path / "app.log", stdout_level=None, stderr_level=None,
+                         clock=Clock(utc_ns("2026-11-22 12:00:00")), utc=True)
+    log.info("before")
+    log.flush()
+    path = tmp_path / "app-2026-11-22.log"
+    immutable(path, True)
+    expected = ["before"]
+    for batch in range(6):  # each batch reaches the sink on a retry while the old bytes wait
+        errors = log.stats()["errors"]
+        for i in range(50):
+            log.info("batch %d line %d", batch, i)
+            expected.append(f"batch {batch} line {i}")
+        wait_until(lambda e=errors: log.stats()["errors"] > e + 1, what="more failed retries")
+    sink_state = log._channel.states[0]
+    assert len(sink_state.held_records) > 0  # the newer records wait with the writer, bounded
+    immutable(path, False)
+    log.close()
+    assert [ln.split("] ")[1] for ln in path.read_text().splitlines()] == expected
+    stats = log.stats()
+    assert (stats["lost"], stats["dropped"]) == (0, 0)
+
+
 def test_a_file_still_failing_at_close_says_so_and_releases_its_descriptors(
     tmp_path: Path, immutable: Callable[[Path, bool], None], monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],

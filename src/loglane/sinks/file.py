@@ -143,9 +143,16 @@ class FileSink(Sink):
     # -- writer thread ------------------------------------------------------------------
 
     def write(self, records: Sequence[Any], lines: Sequence[str]) -> None:
-        if not records:
-            if self._backlog:  # a retry after a failure
+        if self._backlog:  # a retry after a failure: the old bytes go first
+            try:
                 self._write_backlog()
+            except SinkBacklogged as exc:
+                if not records:
+                    raise
+                # Not SinkBacklogged: these records were not taken, so the writer holds them
+                # (bounded, counted) instead of this sink's memory growing with the outage.
+                raise OSError(f"still failing: {exc}") from exc.__cause__
+        if not records:
             return
         names = self.names
         path = names.path_for(min(map(_ts, records)))
