@@ -237,6 +237,38 @@ def test_a_callable_sink_failing_mid_batch_resumes_without_duplicates(
     assert messages(got) == [f"n {i}" for i in range(10)]
 
 
+def test_a_callable_sink_down_for_many_batches_keeps_them_with_the_writer_then_all_once(
+    monkeypatch: pytest.MonkeyPatch, wait_until: Callable[..., None],
+) -> None:
+    monkeypatch.setattr(delivery, "BACKOFF_FIRST", 0.001)
+    monkeypatch.setattr(delivery, "BACKOFF_MAX", 0.002)
+    got: list[str] = []
+    down = threading.Event()
+
+    def fn(line: str) -> None:
+        if down.is_set():
+            raise ConnectionError("peer went away")
+        got.append(line)
+
+    sink = loglane.CallableSink(fn)
+    log = quiet("outage", sink)
+    log.info("before")
+    log.flush()
+    down.set()
+    expected = ["before"]
+    for batch in range(5):
+        errors = log.stats()["errors"]
+        for i in range(40):
+            log.info("batch %d line %d", batch, i)
+            expected.append(f"batch {batch} line {i}")
+        wait_until(lambda e=errors: log.stats()["errors"] > e + 1, what="more failed retries")
+    assert log.stats()["held"] > 0  # newer batches wait with the writer (bounded, counted)
+    down.clear()
+    log.close()
+    assert messages(got) == expected
+    assert log.stats()["lost"] == 0
+
+
 def test_a_sink_that_never_recovers_does_not_block_close(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -81,11 +81,20 @@ class CallableSink(Sink):
         self._rest: list[str] = []  # lines not yet taken when fn last raised
 
     def write(self, records: Sequence[Any], lines: Sequence[str]) -> None:
-        # Resume after the line that failed, so a retry gives no line twice.
-        if self._rest:
-            lines = [*self._rest, *lines]
-            self._rest = []
         fn = self.fn
+        # Resume after the line that failed, so a retry gives no line twice. While those
+        # still fail, the new batch is not taken (a plain exception hands it back to the
+        # writer, which holds it bounded and counted): what this sink keeps never grows
+        # beyond the one batch it failed in.
+        rest, self._rest = self._rest, []
+        for i, line in enumerate(rest):
+            try:
+                fn(line)
+            except Exception as exc:
+                self._rest = rest[i:]
+                if not lines:
+                    raise SinkBacklogged(f"{len(self._rest)} line(s) waiting") from exc
+                raise
         for i, line in enumerate(lines):
             try:
                 fn(line)
