@@ -14,7 +14,10 @@ Failures: if ``write`` raises, the writer counts the error, reports it on stderr
 per interval, and calls ``write`` again after a back-off with the same records (and any newer
 ones) prepended, so a sink that fails before writing anything loses nothing. A sink that
 wrote part of a batch before failing, and kept the rest itself, raises ``SinkBacklogged`` instead:
-the writer then counts and backs off but does not hand the batch back.
+the writer then counts and backs off but does not hand the batch back. A sink that still holds
+such a rest should write it first and, while that fails, refuse the new batch with a plain
+exception: the writer keeps newer records (bounded, and counted as lost beyond the bound), so
+what a sink keeps itself never grows with the length of an outage.
 """
 
 from __future__ import annotations
