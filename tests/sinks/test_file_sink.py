@@ -298,28 +298,40 @@ def test_unwritable_directory_raises_at_construction(
         loglane.FileSink(locked / "app.log")
 
 
-def test_permission_lost_while_running_is_retried_and_nothing_is_lost(
+def locked_after_one_line(
     tmp_path: Path, immutable: Callable[[Path, bool], None], monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], wait_until: Callable[..., None],
-) -> None:
+    *sinks: loglane.Sink,
+) -> tuple[loglane.Logger, Path]:
+    """A logger with fast retries whose file holds "before" and then refuses every write."""
     monkeypatch.setattr(delivery, "BACKOFF_FIRST", 0.001)
-    monkeypatch.setattr(delivery, "BACKOFF_MAX", 0.01)
-    other: list[str] = []
-    log = loglane.Logger("perm", tmp_path / "app.log", stdout_level=None, stderr_level=None,
-                         clock=Clock(utc_ns("2026-11-22 12:00:00")), utc=True,
-                         sinks=[loglane.CallableSink(other.append)])
+    monkeypatch.setattr(delivery, "BACKOFF_MAX", 0.002)
+    log = loglane.Logger("locked", tmp_path / "app.log", stdout_level=None, stderr_level=None,
+                         clock=Clock(utc_ns("2026-11-22 12:00:00")), utc=True, sinks=sinks)
     log.info("before")
     log.flush()
     path = tmp_path / "app-2026-11-22.log"
     immutable(path, True)
+    return log, path
+
+
+def messages_in(path: Path) -> list[str]:
+    return [ln.split("] ")[1] for ln in path.read_text().splitlines()]
+
+
+def test_permission_lost_while_running_is_retried_and_nothing_is_lost(
+    tmp_path: Path, immutable: Callable[[Path, bool], None], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], wait_until: Callable[..., None],
+) -> None:
+    other: list[str] = []
+    log, path = locked_after_one_line(tmp_path, immutable, monkeypatch,
+                                      loglane.CallableSink(other.append))
     for i in range(20):
         log.info("while locked %d", i)
     wait_until(lambda: log.stats()["errors"] > 0, what="the file sink to fail")
     assert len(other) == 21  # the other sink kept every line meanwhile
     immutable(path, False)
     log.close()
-    got = [ln.split("] ")[1] for ln in path.read_text().splitlines()]
-    assert got == ["before"] + [f"while locked {i}" for i in range(20)]
+    assert messages_in(path) == ["before"] + [f"while locked {i}" for i in range(20)]
     assert "Operation not permitted" in capsys.readouterr().err
 
 
@@ -353,26 +365,15 @@ def test_a_failed_flush_is_retried_without_a_new_log_call(
     tmp_path: Path, immutable: Callable[[Path, bool], None], monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str], wait_until: Callable[..., None],
 ) -> None:
-    monkeypatch.setattr(delivery, "BACKOFF_FIRST", 0.001)
-    monkeypatch.setattr(delivery, "BACKOFF_MAX", 0.01)
-    log = loglane.Logger("perm", tmp_path / "app.log", stdout_level=None, stderr_level=None,
-                         clock=Clock(utc_ns("2026-11-22 12:00:00")), utc=True)
-    log.info("before")
-    log.flush()
-    path = tmp_path / "app-2026-11-22.log"
-    immutable(path, True)
+    log, path = locked_after_one_line(tmp_path, immutable, monkeypatch)
     for i in range(5):
         log.info("while locked %d", i)
     wait_until(lambda: log.stats()["errors"] > 0, what="the file sink to fail")
     immutable(path, False)
-
-    def lines() -> list[str]:
-        return [ln.split("] ")[1] for ln in path.read_text().splitlines()]
-
-    wait_until(lambda: len(lines()) == 6, what="the retry to write the held lines")
-    assert lines() == ["before"] + [f"while locked {i}" for i in range(5)]
+    wait_until(lambda: len(messages_in(path)) == 6, what="the retry to write the held lines")
+    assert messages_in(path) == ["before"] + [f"while locked {i}" for i in range(5)]
     log.close()
-    assert lines() == ["before"] + [f"while locked {i}" for i in range(5)]
+    assert messages_in(path) == ["before"] + [f"while locked {i}" for i in range(5)]
     assert "Operation not permitted" in capsys.readouterr().err
 
 
@@ -380,14 +381,7 @@ def test_a_long_outage_with_batches_arriving_keeps_every_line_once_and_in_order(
     tmp_path: Path, immutable: Callable[[Path, bool], None], monkeypatch: pytest.MonkeyPatch,
     wait_until: Callable[..., None],
 ) -> None:
-    monkeypatch.setattr(delivery, "BACKOFF_FIRST", 0.001)
-    monkeypatch.setattr(delivery, "BACKOFF_MAX", 0.002)
-    log = loglane.Logger("outage", tmp_path / "app.log", stdout_level=None, stderr_level=None,
-                         clock=Clock(utc_ns("2026-11-22 12:00:00")), utc=True)
-    log.info("before")
-    log.flush()
-    path = tmp_path / "app-2026-11-22.log"
-    immutable(path, True)
+    log, path = locked_after_one_line(tmp_path, immutable, monkeypatch)
     expected = ["before"]
     for batch in range(6):  # each batch reaches the sink on a retry while the old bytes wait
         errors = log.stats()["errors"]
@@ -399,7 +393,7 @@ def test_a_long_outage_with_batches_arriving_keeps_every_line_once_and_in_order(
     assert len(sink_state.held_records) > 0  # the newer records wait with the writer, bounded
     immutable(path, False)
     log.close()
-    assert [ln.split("] ")[1] for ln in path.read_text().splitlines()] == expected
+    assert messages_in(path) == expected
     stats = log.stats()
     assert (stats["lost"], stats["dropped"]) == (0, 0)
 
@@ -408,15 +402,9 @@ def test_a_file_still_failing_at_close_says_so_and_releases_its_descriptors(
     tmp_path: Path, immutable: Callable[[Path, bool], None], monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr(delivery, "BACKOFF_FIRST", 0.001)
     monkeypatch.setattr(delivery, "CLOSE_RETRY", 0.05)
     before = file_mod.FILES.count()
-    log = loglane.Logger("stuck", tmp_path / "app.log", stdout_level=None, stderr_level=None,
-                         clock=Clock(utc_ns("2026-11-22 12:00:00")), utc=True)
-    log.info("before")
-    log.flush()
-    path = tmp_path / "app-2026-11-22.log"
-    immutable(path, True)
+    log, path = locked_after_one_line(tmp_path, immutable, monkeypatch)
     for i in range(5):
         log.info("while locked %d", i)
     assert log.close(timeout=20)
