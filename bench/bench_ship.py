@@ -40,6 +40,7 @@ from typing import Any
 import aio_pika
 import pika
 
+from bench_accumulate import make_text  # bench/ is on sys.path: the script's dir
 from loglane.wire import QUEUE_ARGUMENTS
 
 AMQP = os.environ.get("LOGLANE_BENCH_AMQP", "amqp://guest:guest@127.0.0.1:5672/%2F")
@@ -48,15 +49,8 @@ PREFETCH, ACK_EVERY = 1000, 250
 
 
 def make_file(path: Path, lines: int, seed: int = 1) -> None:
-    """Test logs of the seed's style: a test, a few log lines, its result; ~50 bytes a line."""
-    rng = random.Random(seed)
-    out: list[str] = []
-    while len(out) < lines:
-        out.append(f"2026-11-23 12:00:00 INFO Test: test_{rng.randrange(200)}")
-        for _ in range(rng.randrange(1, 7)):
-            out.append(f"2026-11-23 12:00:01 DEBUG step {rng.randrange(10**6)} done in 3 ms")
-        out.append(f"Result: {'FAIL' if rng.random() < 0.1 else 'PASS'}")
-    path.write_text("\n".join(out[:lines]) + "\n")
+    """Test logs of the seed's style (the accumulate bench's generator), written to path."""
+    path.write_text(make_text(random.Random(seed), lines))
 
 
 def loglane(*args: str, **kw: Any) -> subprocess.Popen[bytes]:
