@@ -72,7 +72,7 @@ def test_drop_policy_counts_and_later_writes_one_line_saying_how_many(
     wait_until: Callable[..., None],
 ) -> None:
     gate = GateSink()
-    log = quiet("drop", gate, queue_size=10)
+    log = quiet("drop", gate, queue_size=10, overflow="drop")
     log.info("first")
     wait_until(gate.entered.is_set, what="writer inside the sink")
     for i in range(100):
@@ -120,7 +120,7 @@ def test_a_writer_that_takes_nothing_is_not_waited_for_and_drop_still_drops(
     pauses: list[float] = []
     monkeypatch.setattr(logger_mod, "_sleep", pauses.append)
     gate = GateSink()
-    log = quiet("stalled", gate, queue_size=100)
+    log = quiet("stalled", gate, queue_size=100, overflow="drop")
     log.info("first")
     wait_until(gate.entered.is_set, what="writer inside the sink")
     for i in range(300):

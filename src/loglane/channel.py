@@ -8,18 +8,23 @@ writer thread is the only one that pops, formats and touches sinks.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from queue import SimpleQueue
 from typing import Any
 
-from loglane.format import BatchFormatter, batch_formatter
+from loglane.format import BatchFormatter, batch_formatter, safe_str, type_name
 from loglane.sinks.base import Formatter, Sink
 
 RawRecord = tuple[Any, ...]  # Record's fields in order; see loglane.record.Record
 
-OVERFLOW_POLICIES = ("drop", "block")
+OVERFLOW_POLICIES = ("block", "drop")
+DEFAULT_OVERFLOW = "block"
+# Under "block", how long the writer may make no progress before calls stop waiting and drop
+# (until it moves again). A writer that is slow but moving is always waited for.
+DEFAULT_BLOCK_TIMEOUT = 5.0
 
 
 @dataclass
@@ -40,6 +45,50 @@ class SinkState:
     backlogged: bool = False  # the sink raised SinkBacklogged: it holds data to write itself
     lost: int = 0  # records given up on (held buffer full, or still failing at close)
     closed: bool = False
+    # Accounting (see delivery.counts): records the writer delivered while this sink was in
+    # the channel, those that passed its level, and those the sink took from the writer.
+    seen: int = 0
+    routed: int = 0
+    given: int = 0
+    lost_said: int = 0  # the sink's own ``lost`` when it was last reported
+    last_lost_report: float = -1e18
+
+    def describe(self) -> str:
+        """The sink's name for messages; a sink's own describe() may be broken too."""
+        try:
+            return safe_str(self.sink.describe())
+        except BaseException:
+            return type_name(self.sink)
+
+    def counts(self) -> dict[str, Any]:
+        """This sink's counters. Every record the writer gave the channel while this sink was
+        in it (``seen``) is exactly one of: written, skipped (below its level), pending (held
+        by the writer or kept by the sink to retry), lost."""
+        sink = self.sink
+        try:
+            kept = int(sink.pending_records())
+            gave_up = int(sink.lost)
+        except BaseException:
+            kept = gave_up = 0
+        filtered = getattr(sink, "filtered", 0)  # a configured sink's records routed elsewhere
+        held = len(self.held_records)
+        return {
+            "sink": self.describe(),
+            "seen": self.seen,
+            "written": self.given - kept - gave_up - filtered,
+            "skipped": self.seen - self.routed + filtered,
+            "pending": held + kept,
+            "held": held,
+            "lost": self.lost + gave_up,
+            "errors": self.errors,
+            "failing": self.failing_since is not None,
+        }
+
+
+def may_log(part: object) -> bool:
+    """Whether a sink or formatter may log from the writer thread: loglane's own ones say
+    ``may_log = False``; anything else (a user's callable, a stdlib handler) may."""
+    return part is not None and getattr(part, "may_log", True) is not False
 
 
 def pace_mark(queue_size: int) -> int:
@@ -64,8 +113,11 @@ class Channel:
             raise ValueError(f"overflow must be 'drop' or 'block', not {overflow!r}")
         if not isinstance(queue_size, int) or isinstance(queue_size, bool) or queue_size < 1:
             raise ValueError(f"queue_size must be a positive int, not {queue_size!r}")
-        if block_timeout is not None and block_timeout < 0:
-            raise ValueError(f"block_timeout must be >= 0 or None, not {block_timeout!r}")
+        if block_timeout is not None and not (
+            isinstance(block_timeout, int | float) and not isinstance(block_timeout, bool)
+            and 0 <= block_timeout < float("inf")
+        ):
+            raise ValueError(f"block_timeout must be a number >= 0 or None, not {block_timeout!r}")
         self.name = name
         self.queue: deque[RawRecord] = deque()
         self.queue_size = queue_size
@@ -81,14 +133,31 @@ class Channel:
         self.dropped_reported = 0
         self.drop_seen_at = 0.0  # when the writer first saw drops it has not reported yet
         self.discarded = 0  # thrown away by close(drain=False)
+        self.refused = 0  # logged from inside a sink while it handled such a record
+        self.lost = 0  # taken from the queue and never handed to any sink (a writer accident)
+        self.notes = 0  # lines loglane itself added ("loglane dropped N records")
         self.count_lock = threading.RLock()
         # Callers blocked on a full queue (policy block) wait on tokens the writer puts here.
         self.space: SimpleQueue[None] = SimpleQueue()
         self.space_waiters = 0
+        self.stalled_at = -1  # `dequeued` when a blocked caller gave up on a stalled writer
         self.paced_at = -1  # `dequeued` when a caller last paced itself
         self.paced = 0  # how many times a caller did
         self.closing = False
         self.closed = threading.Event()
+        # The loggers writing here, so the writer can route the log calls a sink makes from
+        # its own thread (see Writer.guard_sinks).
+        self.loggers: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    @property
+    def pace_at(self) -> int:
+        return pace_mark(self.queue_size)
+
+    @property
+    def untrusted(self) -> bool:
+        """True when a sink or formatter of this channel runs code that may log."""
+        return may_log(self.formatter) or any(
+            may_log(st.sink) or may_log(st.sink.formatter) for st in self.states)
 
     def state_for(self, sink: Sink) -> SinkState:
         fmt = None if sink.formatter is None else batch_formatter(sink.formatter)
@@ -108,27 +177,26 @@ class Channel:
             self.dropped += n
 
     def stats(self) -> dict[str, Any]:
+        """The channel's counters; per sink, exact (see ``delivery.counts``).
+
+        The top-level ``written``, ``pending``, ``held`` and ``lost`` are those of the sink that
+        is worst off (most lost, then most pending): with one sink, exactly its counters.
+        """
         queued = len(self.queue)
-        held = max((len(st.held_records) for st in self.states), default=0)
-        lost = max((st.lost for st in self.states), default=0)
+        sinks = [st.counts() for st in self.states]
+        worst = max(sinks, key=lambda c: (c["lost"], c["pending"]), default=None)
         return {
             "enqueued": self.dequeued + queued + self.discarded,
-            "written": max(self.dequeued - held - lost, 0),
+            "written": worst["written"] + worst["skipped"] - self.notes if worst else 0,
             "dropped": self.dropped,
-            "errors": sum(st.errors for st in self.states),
+            "refused": self.refused,
+            "errors": sum(c["errors"] for c in sinks),
             "queued": queued,
-            "held": held,
-            "lost": lost,
+            "pending": worst["pending"] if worst else 0,
+            "held": worst["held"] if worst else 0,
+            "lost": (worst["lost"] if worst else 0) + self.lost,
             "discarded": self.discarded,
             "paced": self.paced,
-            "sinks": [
-                {
-                    "sink": st.sink.describe(),
-                    "errors": st.errors,
-                    "held": len(st.held_records),
-                    "lost": st.lost,
-                    "failing": st.failing_since is not None,
-                }
-                for st in self.states
-            ],
+            "notes": self.notes,
+            "sinks": sinks,
         }

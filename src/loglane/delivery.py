@@ -15,7 +15,7 @@ from typing import Any
 
 from loglane.channel import RawRecord, SinkState
 from loglane.clock import monotonic
-from loglane.format import safe_str
+from loglane.format import error_text
 from loglane.record import Record
 from loglane.sinks.base import SinkBacklogged
 
@@ -39,6 +39,10 @@ def stderr(text: str) -> None:
 
 def give(st: SinkState, recs: list[RawRecord], lines: list[str]) -> None:
     """Hand a batch to a sink, or hold it while the sink is backing off."""
+    st.routed += len(recs)
+    if st.closed:  # removed while the batch was on its way: nobody will write these
+        st.lost += len(recs)
+        return
     if st.held_records or st.failing_since is not None:
         st.held_records.extend(recs)
         st.held_lines.extend(lines)
@@ -63,23 +67,45 @@ def write(st: SinkState, recs: list[RawRecord], lines: list[str]) -> bool:
             st.started = True
         records: Any = recs if sink.raw_records else [Record._make(r) for r in recs]
         sink.write(records, lines)
-    except SinkBacklogged as exc:
+    except SinkBacklogged as exc:  # it took the batch and keeps what it could not write
+        st.given += len(recs)
         st.backlogged = True
+        gave_up(st)
         failed(st, exc.__cause__ or exc)
         return False
-    except Exception as exc:
+    except BaseException as exc:
         st.held_records[:0] = recs
         st.held_lines[:0] = lines
         failed(st, exc)
         return False
+    st.given += len(recs)
     st.backlogged = False
+    gave_up(st)
     if st.failing_since is not None:
-        stderr(f"loglane: sink {sink.describe()} works again after {st.errors} errors "
+        stderr(f"loglane: sink {st.describe()} works again after {st.errors} errors "
                f"({monotonic() - st.failing_since:.1f} s)")
         st.failing_since = None
         st.backoff = 0.0
         st.unreported = 0
     return True
+
+
+def gave_up(st: SinkState) -> None:
+    """Say (at most once per REPORT_INTERVAL) that the sink gave records up itself."""
+    try:
+        lost = int(st.sink.lost)
+    except BaseException:
+        return
+    if lost == st.lost_said:
+        return
+    now = monotonic()
+    if now - st.last_lost_report < REPORT_INTERVAL:
+        return
+    why = getattr(st.sink, "last_error", None)
+    stderr(f"loglane: sink {st.describe()} gave up {lost - st.lost_said} record(s) it could "
+           f"not write" + (f" (last: {error_text(why)})" if why is not None else ""))
+    st.lost_said = lost
+    st.last_lost_report = now
 
 
 def failed(st: SinkState, exc: BaseException) -> None:
@@ -94,9 +120,9 @@ def failed(st: SinkState, exc: BaseException) -> None:
     if now - st.last_report >= REPORT_INTERVAL:
         st.last_report = now
         stderr(
-            f"loglane: sink {st.sink.describe()} failed: {type(exc).__name__}: "
-            f"{safe_str(exc)} ({st.unreported} error(s) since last report, "
-            f"{len(st.held_records)} record(s) held, retrying in {st.backoff:.2f} s)"
+            f"loglane: sink {st.describe()} failed: {error_text(exc)} "
+            f"({st.unreported} error(s) since last report, {len(st.held_records)} record(s) "
+            f"held, retrying in {st.backoff:.2f} s)"
         )
         st.unreported = 0
 
@@ -121,7 +147,7 @@ def flush(states: Iterable[SinkState]) -> None:
             except SinkBacklogged as exc:  # it kept what it could not write: retry it later
                 st.backlogged = True
                 failed(st, exc.__cause__ or exc)
-            except Exception as exc:
+            except BaseException as exc:
                 failed(st, exc)
 
 
@@ -132,6 +158,7 @@ def close(st: SinkState, drain: bool) -> None:
     # Draining a failing sink: keep retrying for a while (a disk that filled up is often
     # freed soon), then say what is lost.
     deadline = monotonic() + CLOSE_RETRY
+    failing = False
     while drain and (st.held_records or st.backlogged):
         recs, lines = st.held_records, st.held_lines
         st.held_records, st.held_lines = [], []
@@ -140,19 +167,22 @@ def close(st: SinkState, drain: bool) -> None:
         if monotonic() < deadline:
             time.sleep(min(st.backoff, max(deadline - monotonic(), 0.0)))
             continue
-        st.lost += len(st.held_records)
-        lost = f"{len(st.held_records)} record(s)" + (
-            " and its own backlog" if st.backlogged else "")
-        stderr(f"loglane: sink {st.sink.describe()} still failing at close; {lost} lost")
-        st.held_records, st.held_lines = [], []
+        failing = True
+        stderr(f"loglane: sink {st.describe()} still failing at close; "
+               f"{st.counts()['pending']} record(s) lost")
         break
+    # What the writer still holds is given up (a sink's close() gives up what it keeps).
+    st.lost += len(st.held_records)
+    st.held_records, st.held_lines = [], []
     st.closed = True
     if st.started:
         # close() even when the last flush fails: it releases what the sink holds (a file
         # sink's shared descriptors) whatever became of its data.
         for step in (st.sink.flush, st.sink.close):
+            if failing and step == st.sink.flush:
+                continue
             try:
                 step()
-            except Exception as exc:
-                stderr(f"loglane: closing sink {st.sink.describe()} failed: "
-                       f"{type(exc).__name__}: {safe_str(exc)}")
+            except BaseException as exc:
+                if not failing:  # (already said)
+                    stderr(f"loglane: closing sink {st.describe()} failed: {error_text(exc)}")

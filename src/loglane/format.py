@@ -21,18 +21,47 @@ _NS = 1_000_000_000
 _MS = 1_000_000
 
 
-def safe_repr(value: object) -> str:
+# What a hostile object may raise from __str__/__repr__ and loglane still catches on the
+# caller's thread. KeyboardInterrupt is left out on purpose: it may be the user's own Ctrl-C
+# arriving during the call, and swallowing that would be worse than any line lost.
+CAUGHT: tuple[type[BaseException], ...] = (Exception, SystemExit, GeneratorExit)
+
+
+def type_name(value: object) -> str:
+    """The name of ``value``'s type; never raises (a metaclass may make ``__name__`` lie)."""
     try:
-        return repr(value)
-    except Exception as exc:  # a broken __repr__ must not lose the line
-        return f"<unrepresentable {type(value).__name__}: {type(exc).__name__}: {exc}>"
+        name = type(value).__name__
+        return name if type(name) is str else "?"
+    except CAUGHT:
+        return "?"
+
+
+def _text(value: object, convert: Callable[[object], object], depth: int) -> str:
+    try:
+        text = convert(value)
+        # str()/repr() of a str subclass may return the subclass: keep only a plain str, so
+        # nothing later calls its __format__ or __str__.
+        return text if type(text) is str else str.__str__(text)
+    except CAUGHT as exc:
+        what = "unrepresentable" if convert is repr else "unprintable"
+        if depth:  # the exception's own text failed too: stop here
+            return f"<{what} {type_name(value)}>"
+        return f"<{what} {type_name(value)}: {type_name(exc)}: {_text(exc, str, depth + 1)}>"
+
+
+def safe_repr(value: object) -> str:
+    """``repr(value)``, or a text saying it failed; never raises (but KeyboardInterrupt)."""
+    return _text(value, repr, 0)
 
 
 def safe_str(value: object) -> str:
-    try:
-        return value if isinstance(value, str) else str(value)
-    except Exception as exc:  # a broken __str__ must not lose the line
-        return f"<unprintable {type(value).__name__}: {type(exc).__name__}: {exc}>"
+    """``str(value)``, or a text saying it failed; never raises (but KeyboardInterrupt)."""
+    return value if type(value) is str else _text(value, str, 0)
+
+
+def error_text(exc: BaseException) -> str:
+    """``TypeName: message`` for an exception, whatever its ``__str__`` does."""
+    return f"{type_name(exc)}: {safe_str(exc)}"
 
 
 def render_message(msg: object, args: tuple[Any, ...]) -> str:
@@ -42,11 +71,11 @@ def render_message(msg: object, args: tuple[Any, ...]) -> str:
     # stdlib compatibility: log.info("%(user)s", {"user": ...}) formats with the mapping
     fmt_args: Any = args[0] if len(args) == 1 and isinstance(args[0], Mapping) else args
     try:
-        return str(str(msg) % fmt_args)
-    except Exception as exc:
+        return str.__str__(safe_str(msg) % fmt_args)
+    except CAUGHT as exc:
         return (
             f"{safe_str(msg)} <loglane: message could not be formatted: "
-            f"{type(exc).__name__}: {safe_str(exc)}; args={safe_repr(args)}>"
+            f"{error_text(exc)}; args={safe_repr(args)}>"
         )
 
 
@@ -66,9 +95,14 @@ def render_fields(fields: Mapping[str, Any]) -> str:
 
 def render_exception(exc_info: ExcInfo) -> str:
     try:
+        # A log call's exception comes with its text taken on the caller's thread
+        # (loglane.capture.CapturedExc): rendering it runs none of the exception's code.
+        summary = getattr(exc_info, "summary", None)
+        if summary is not None:
+            return "".join(summary.format()).rstrip("\n")
         return "".join(traceback.format_exception(*exc_info)).rstrip("\n")
-    except Exception as exc:  # a broken exception object must not lose the line
-        return f"<loglane: traceback could not be formatted: {type(exc).__name__}: {exc}>"
+    except CAUGHT as exc:  # a broken exception object must not lose the line
+        return f"<loglane: traceback could not be formatted: {error_text(exc)}>"
 
 
 class TextFormatter:
@@ -79,6 +113,8 @@ class TextFormatter:
     ``{fields}`` (the `` key=value`` text) and any field of the record by its key. A traceback
     always follows the formatted line.
     """
+
+    may_log = False  # loglane's own: runs no code that logs (see loglane.channel.may_log)
 
     def __init__(self, fmt: str | None = None, *, utc: bool = False) -> None:
         self.utc = utc
@@ -213,9 +249,9 @@ class TextFormatter:
         )
         try:
             line = self.fmt.format_map(_Fallback(values))  # type: ignore[union-attr]
-        except Exception as err:
+        except CAUGHT as err:
             line = f"{values['time']} {name} {values['level']} {values['message']} " + (
-                f"<loglane: fmt failed: {type(err).__name__}: {err}>"
+                f"<loglane: fmt failed: {error_text(err)}>"
             )
         if exc is not None:
             line += "\n" + render_exception(exc)
@@ -248,6 +284,8 @@ def _json_default(value: object) -> str:
 class JsonFormatter:
     """One JSON object per line: time, ts, level, logger, message, fields, exception."""
 
+    may_log = False
+
     def __init__(self, *, utc: bool = False) -> None:
         self.utc = utc
 
@@ -271,7 +309,7 @@ class JsonFormatter:
                 obj["exception"] = render_exception(exc)
             try:
                 out.append(json.dumps(obj, ensure_ascii=False, default=_json_default))
-            except Exception:  # e.g. circular structures in fields
+            except CAUGHT:  # e.g. circular structures in fields
                 obj = {k: (v if isinstance(v, str | int | float) else safe_repr(v))
                        for k, v in obj.items()}
                 out.append(json.dumps(obj, ensure_ascii=False))
@@ -292,12 +330,12 @@ def batch_formatter(formatter: Callable[[Record], str]) -> BatchFormatter:
         for r in records:
             try:
                 out.append(formatter(Record._make(r)))
-            except Exception as exc:
+            except CAUGHT as exc:
                 level, ts, msg, args, _f, _e, name = r
                 out.append(
                     f"{iso_time(ts, False)} {name} {level_name(level)} "
                     f"{render_message(msg, args)} <loglane: formatter failed: "
-                    f"{type(exc).__name__}: {safe_str(exc)}>"
+                    f"{error_text(exc)}>"
                 )
         return out
 

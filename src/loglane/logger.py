@@ -25,10 +25,23 @@ from typing import Any
 
 from loglane import context as _context
 from loglane.capture import IMMUTABLE, capture_fields, immutable, pop_exc_info
-from loglane.channel import Channel, RawRecord, pace_mark
+from loglane.channel import (
+    DEFAULT_BLOCK_TIMEOUT,
+    DEFAULT_OVERFLOW,
+    Channel,
+    RawRecord,
+    pace_mark,
+)
 from loglane.clock import Clock, monotonic, now_ns
 from loglane.context import fields as _ctx_fields
-from loglane.format import JsonFormatter, TextFormatter, render_message, safe_str
+from loglane.format import (
+    CAUGHT,
+    JsonFormatter,
+    TextFormatter,
+    error_text,
+    render_message,
+    safe_str,
+)
 from loglane.record import DEBUG, ERROR, INFO, WARNING, ExcInfo, parse_level
 from loglane.sinks.base import Formatter, Sink
 from loglane.sinks.console import ConsoleSink
@@ -60,8 +73,8 @@ class Logger:
         stderr_level: int | str | None = WARNING,
         sinks: Iterable[Sink] = (),
         queue_size: int = DEFAULT_QUEUE_SIZE,
-        overflow: str = "drop",
-        block_timeout: float | None = 10.0,
+        overflow: str = DEFAULT_OVERFLOW,
+        block_timeout: float | None = DEFAULT_BLOCK_TIMEOUT,
         clock: Clock | None = None,
         utc: bool = False,
         fmt: str | Formatter | None = None,
@@ -111,6 +124,7 @@ class Logger:
         self._writer = get_writer()
         self._close_lock = threading.Lock()
         self._closed = False
+        ch.loggers.add(self)
         self._writer.add(ch)
         # A logger dropped without close() must not keep its channel, sinks and descriptors
         # in the writer for ever: when it is collected, its channel is drained and closed.
@@ -135,6 +149,7 @@ class Logger:
         self._close_lock = threading.Lock()
         self._closed = False
         self._registry = registry
+        channel.loggers.add(self)
         return self
 
     # -- the log calls ----------------------------------------------------------------------
@@ -208,9 +223,9 @@ class Logger:
     def log(self, level: int | str, msg: object, /, *args: Any, **fields: Any) -> None:
         try:
             lvl = level if type(level) is int else parse_level(level)
-        except ValueError as exc:
+        except CAUGHT as exc:
             lvl = ERROR
-            fields["loglane_error"] = str(exc)
+            fields["loglane_error"] = safe_str(exc)
         if self._level <= lvl:
             self._slow(lvl, msg, args, fields)
 
@@ -236,13 +251,14 @@ class Logger:
                 if ctx:  # the call's own fields win over the context's
                     fields = {**ctx, **fields} if fields else ctx
             fields_or_none: dict[str, Any] | None = fields or None
-            if msg.__class__ is not str or not all(map(immutable, args)):
-                # Format now: the line must show the values as they are at call time.
+            if type(msg) is not str or not all(map(immutable, args)):
+                # Format now: the line must show the values as they are at call time, and the
+                # writer must never run a caller's __str__ (it could raise, hang or log).
                 msg, args = render_message(msg, args), ()
             self._enqueue((level, ts, msg, args, fields_or_none, exc, self.name))
-        except Exception as err:  # never raise into the application
+        except CAUGHT as err:  # never raise into the application
             self._enqueue((ERROR, now_ns(), "loglane could not capture a log call: %s",
-                           (f"{type(err).__name__}: {safe_str(err)}",), None, None, self.name))
+                           (error_text(err),), None, None, self.name))
 
     def _enqueue(self, rec: RawRecord) -> None:
         q = self._q
@@ -253,24 +269,31 @@ class Logger:
             self._writer.wake()
 
     def _full(self, rec: RawRecord) -> None:
-        """The queue is past its pace mark: pace, drop or block, then enqueue if there is room.
+        """The queue is past its pace mark: pace, wait or drop, then enqueue if there is room.
 
         Pacing: the writer and the callers share the GIL. A thread logging in a loop makes
         records about as fast as the writer formats them, and each time the writer releases
         the GIL (a write, a stat) the caller keeps it for a whole switch interval, so without
-        help one thread outruns the writer and, under ``drop``, loses records. From the pace
-        mark (three quarters full) on, once per batch the writer has taken since, the call
-        sleeps one switch interval (5 ms by default): the pause any thread gets when another
-        one runs, handed to the writer. A writer that takes nothing (a stalled sink) is not
-        waited for again, so the queue still fills and ``drop`` drops; the cost to a caller is
-        bounded by one switch interval per batch (4096 records) written. Counted in
-        ``stats()["paced"]``.
+        help one thread outruns the writer. From the pace mark (three quarters full) on, once
+        per batch the writer has taken since, the call sleeps one switch interval (5 ms by
+        default): the pause any thread gets when another one runs, handed to the writer.
+        Counted in ``stats()["paced"]``.
+
+        Full queue, policy ``block`` (the default): the call waits for room for as long as the
+        writer makes progress on this channel, however many threads log. A writer that takes
+        nothing for ``block_timeout`` seconds (a hung sink) is declared stalled: this call and
+        every later one drop at once (counted, and said in one line later) until it moves
+        again. Policy ``drop`` never waits. The writer thread itself never waits here.
         """
         ch = self._channel
         writer = self._writer
         q = self._q
-        if len(q) < ch.queue_size:
-            if ch.paced_at != ch.dequeued and not writer.on_writer_thread():
+        if writer.on_writer_thread():  # logged by a sink or formatter while it works
+            writer.from_sink(ch, rec)
+            return
+        n = len(q)
+        if n < ch.queue_size:
+            if n >= ch.pace_at and ch.paced_at != ch.dequeued:
                 ch.paced_at = ch.dequeued
                 with ch.count_lock:
                     ch.paced += 1
@@ -281,26 +304,45 @@ class Logger:
             if writer.sleeping:
                 writer.wake()
             return
-        if not ch.block or writer.on_writer_thread():
+        if not ch.block or ch.stalled_at == ch.dequeued:
             ch.count_drop()
             return
-        timeout = ch.block_timeout
-        deadline = None if timeout is None else monotonic() + timeout
+        self._wait_for_room(ch, rec)
+
+    def _wait_for_room(self, ch: Channel, rec: RawRecord) -> None:
+        """Policy block: wait while the writer makes progress; drop once it has stalled."""
+        writer = self._writer
+        q = self._q
+        writer.ensure_alive()
         writer.wake()
+        timeout = ch.block_timeout
+        progress = ch.dequeued
+        since = monotonic()
         while len(q) >= ch.queue_size:
-            if self._level == _OFF:
+            if self._level == _OFF:  # closed while waiting: thrown away like the queue
+                with ch.count_lock:
+                    ch.discarded += 1
                 return
-            wait = 0.05 if deadline is None else min(0.05, deadline - monotonic())
-            if wait <= 0:
+            now = monotonic()
+            if ch.dequeued != progress:
+                progress, since = ch.dequeued, now
+            elif ch.stalled_at == progress:  # another caller already gave up on it
                 ch.count_drop()
                 return
-            ch.space_waiters += 1
+            elif timeout is not None and now - since >= timeout:
+                ch.stalled_at = progress
+                ch.count_drop()
+                return
+            wait = 0.05 if timeout is None else min(0.05, max(since + timeout - now, 0.0))
+            with ch.count_lock:  # (+= is not atomic between threads)
+                ch.space_waiters += 1
             try:
                 ch.space.get(timeout=wait)
             except Empty:
                 pass
             finally:
-                ch.space_waiters -= 1
+                with ch.count_lock:
+                    ch.space_waiters -= 1
         q.append(rec)
         if writer.sleeping:
             writer.wake()

@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from loglane.channel import DEFAULT_BLOCK_TIMEOUT, DEFAULT_OVERFLOW
 from loglane.format import TextFormatter
 from loglane.logger import DEFAULT_QUEUE_SIZE
 from loglane.record import INFO, WARNING, parse_level
@@ -35,8 +36,8 @@ class Plan:
     routes: Mapping[str, Route]  # "" is the root and sets both level and sinks
     formatter: Formatter = field(default_factory=TextFormatter)
     queue_size: int = DEFAULT_QUEUE_SIZE
-    overflow: str = "drop"
-    block_timeout: float | None = 10.0
+    overflow: str = DEFAULT_OVERFLOW
+    block_timeout: float | None = DEFAULT_BLOCK_TIMEOUT
 
     def resolve(self, name: str) -> tuple[int, tuple[int, ...]]:
         """(level, sink indices) for a logger name: each from the most specific prefix."""

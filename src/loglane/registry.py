@@ -21,7 +21,13 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from loglane.channel import Channel, pace_mark
+from loglane.channel import (
+    DEFAULT_BLOCK_TIMEOUT,
+    DEFAULT_OVERFLOW,
+    Channel,
+    may_log,
+    pace_mark,
+)
 from loglane.format import BatchFormatter, TextFormatter, batch_formatter
 from loglane.logger import DEFAULT_QUEUE_SIZE, Logger
 from loglane.plan import OFF, ROOT, Plan, Route, default_plan
@@ -52,6 +58,18 @@ class _RoutedSink(Sink):
         self.plan = plan
         self.life = life
         self._min: dict[str, int] = {}  # logger name -> lowest level passed on
+        self.filtered = 0  # records taken and not passed on: not routed to this sink
+
+    @property
+    def may_log(self) -> bool:  # type: ignore[override]
+        return may_log(self.inner) or may_log(self.inner.formatter)
+
+    @property
+    def lost(self) -> int:  # type: ignore[override]
+        return self.inner.lost
+
+    def pending_records(self) -> int:
+        return self.inner.pending_records()
 
     def _threshold(self, name: str) -> int:
         level, idx = self.plan.resolve(name)
@@ -76,6 +94,7 @@ class _RoutedSink(Sink):
                     t = self._threshold(r[6])
                 if r[0] >= t:
                     keep.append(i)
+            self.filtered += len(records) - len(keep)
             if not keep:
                 return
             if len(keep) != len(records):
@@ -109,6 +128,10 @@ class _SwitchFormatter:
     def __init__(self, current: Formatter) -> None:
         self.current = current
         self._batch: BatchFormatter = batch_formatter(current)
+
+    @property
+    def may_log(self) -> bool:
+        return may_log(self.current)
 
     def switch(self, formatter: Formatter) -> None:
         self.current = formatter
@@ -150,7 +173,7 @@ class Registry:
         # that first use, and its records wait in the queue until the writer takes it.
         self._format = _SwitchFormatter(TextFormatter())
         self._channel = Channel("loglane", [], self._format, queue_size=DEFAULT_QUEUE_SIZE,
-                                overflow="drop", block_timeout=10.0)
+                                overflow=DEFAULT_OVERFLOW, block_timeout=DEFAULT_BLOCK_TIMEOUT)
         self._started = False
         self._starting = False
         self._lives: dict[int, _Life] = {}  # id(inner sink) -> its life, for the current plan

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from loglane import logger as _logger_module
-from loglane.capture import IMMUTABLE, capture_fields
+from loglane.capture import IMMUTABLE, capture_exc, capture_fields
 from loglane.context import fields as _ctx_fields
 from loglane.format import render_message, safe_str
 from loglane.logger import Logger
@@ -72,26 +72,25 @@ class StdlibHandler(logging.Handler):
             msg: Any = record.msg
             args: Any = record.args
             if args:
-                if args.__class__ is not tuple:  # a single mapping argument (stdlib unpacks it)
+                if type(args) is not tuple:  # a single mapping argument (stdlib unpacks it)
                     args = (args,)
-                if msg.__class__ is not str:
+                if type(msg) is not str:
                     msg, args = render_message(msg, args), ()
                 else:
                     for a in args:
-                        if a.__class__ not in IMMUTABLE:
+                        if type(a) not in IMMUTABLE:
                             # Values as they are now, as the core log call does.
                             msg, args = render_message(msg, args), ()
                             break
             else:
                 args = ()
-                if msg.__class__ is not str:
+                if type(msg) is not str:
                     msg = safe_str(msg)
             if record.stack_info:  # after the message, as stdlib's Formatter puts it
                 msg = render_message(msg, args) + "\n" + record.stack_info
                 args = ()
             exc = record.exc_info
-            if exc is not None and exc[0] is None:
-                exc = None
+            exc = capture_exc(exc) if exc and exc[0] is not None else None
             d = record.__dict__
             fields = None
             if len(d) > _PLAIN_SIZE:

@@ -27,7 +27,7 @@ from loglane import delivery
 from loglane.channel import Channel, RawRecord
 from loglane.clock import monotonic, now_ns
 from loglane.delivery import stderr
-from loglane.format import safe_str
+from loglane.format import safe_repr, safe_str, type_name
 from loglane.record import WARNING
 
 BATCH = 4096  # records per batch: big enough to amortise a write(), small enough to interleave
@@ -35,6 +35,7 @@ IDLE_WAIT = 0.5
 POLL_FIRST = 0.001  # a recently busy writer looks for records after 1 ms, then 2, 4 ...
 POLL_MAX = 0.05  # ... up to every 50 ms (which bounds a record's wait while it polls)
 LINGER = 2.0  # how long it keeps polling after its last work before it sleeps
+ECHO_LIMIT = 10_000  # records sinks may log in one cycle; more are refused (counted)
 
 Control = tuple[Any, ...]
 
@@ -53,6 +54,11 @@ class Writer:
         self.cycle_lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self.ident: int | None = None
+        self.restarts = 0  # writer threads that ended by accident and were replaced
+        self._echo: list[tuple[Channel, RawRecord]] = []  # records logged by sinks, see from_sink
+        self._echo_depth = 0
+        self._refused_unreported = 0
+        self._refused_report = -1e18
 
     # -- called from any thread -------------------------------------------------------------
 
@@ -86,6 +92,7 @@ class Writer:
             # From inside a sink: the writer cannot wait for itself, and a nested cycle would
             # deliver later records before the batch in hand has reached every sink.
             return True
+        self.ensure_alive()
         done = threading.Event()
         self.request("barrier", done)
         return _wait_with_progress(done, self, timeout)
@@ -93,15 +100,33 @@ class Writer:
     # -- the writer thread ------------------------------------------------------------------
 
     def _run(self) -> None:
+        """The thread's body: the loop, and a successor if the loop ever ends."""
         self.ident = threading.get_ident()
         self.sleeping = False  # it was up so that the first log call would start this thread
+        try:
+            self._loop()
+        except BaseException as exc:
+            self._restart(f"{type_name(exc)}: {safe_str(exc)}")
+
+    def _restart(self, why: str) -> None:
+        """The writer thread is ending by accident: start another one, and say so."""
+        self.restarts += 1
+        stderr(f"loglane: the writer thread stopped ({why}); starting a new one "
+               f"(restart {self.restarts})")
+        with self._lock:
+            self._thread = None
+            self.ident = None
+        self.sleeping = True
+        self.wake()
+
+    def _loop(self) -> None:
         idle_since = 0.0
         poll = POLL_FIRST
         while True:
             try:
                 busy = self._cycle()
             except BaseException as exc:  # a bug here must not kill logging for good
-                stderr(f"loglane: writer error (continuing): {type(exc).__name__}: {exc}")
+                stderr(f"loglane: writer error (continuing): {type_name(exc)}: {safe_str(exc)}")
                 busy = False
             if busy:
                 idle_since = 0.0
@@ -126,6 +151,16 @@ class Writer:
                 continue
             self._take_wake(self._idle_timeout())
             self.sleeping = False
+
+    def alive(self) -> bool:
+        """False when the writer should be running and is not (checked off the hot path)."""
+        thread = self._thread
+        return thread is None or thread.is_alive()
+
+    def ensure_alive(self) -> None:
+        """Restart a writer thread that vanished without saying so (last line of defence)."""
+        if not self.alive():
+            self._restart("it was found dead")
 
     def _take_wake(self, timeout: float) -> None:
         """Wait for a wake-up token (or the timeout), then drop any extra tokens."""
@@ -157,17 +192,80 @@ class Writer:
         except Empty:
             pass
         with self.cycle_lock:
-            busy = bool(ctrl)
-            for ch in self.channels:
-                n = len(ch.queue)
-                if n or ch.dropped != ch.dropped_reported:
-                    busy = True
-                    self._drain(ch, n)
-                elif delivery.retry_held(ch.states):
-                    delivery.flush(ch.states)
-            for item in ctrl:
-                self._control(item)
+            busy = bool(ctrl) or bool(self._echo)
+            guard = any(ch.untrusted for ch in self.channels)
+            if guard:
+                self.guard_sinks(True)
+            try:
+                for ch in self.channels:
+                    n = len(ch.queue)
+                    if n or ch.dropped != ch.dropped_reported:
+                        busy = True
+                        self._drain(ch, n)
+                    elif delivery.retry_held(ch.states):
+                        delivery.flush(ch.states)
+                if self._echo:
+                    self._deliver_echo()
+                for item in ctrl:
+                    self._control(item)
+            finally:
+                if guard:
+                    self.guard_sinks(False)
         return busy
+
+    # -- records logged by sinks ------------------------------------------------------------
+
+    def guard_sinks(self, on: bool) -> None:
+        """Route every log call made on this thread through ``Logger._full``.
+
+        A sink or formatter that may log (a user's callable, a stdlib handler, an HTTP client)
+        would otherwise feed itself: each record it writes makes another. While the writer
+        runs such code, every logger's fast-path limit is 0, so each call reaches ``_full``,
+        which hands calls made on the writer thread to ``from_sink`` (calls from other threads
+        pay that check only during these cycles). Loggers are few; this costs a pass over them
+        per cycle, and nothing at all when every sink is loglane's own.
+        """
+        for ch in self.channels:
+            limit = 0 if on else ch.pace_at
+            for lg in list(ch.loggers):
+                lg._max = limit
+
+    def from_sink(self, ch: Channel, rec: RawRecord) -> None:
+        """A record logged on the writer thread: delivered once, after the records in hand.
+
+        Records logged while those are delivered in turn are refused (counted per channel and
+        said on stderr), so a sink that logs about each record it writes cannot loop.
+        """
+        if self._echo_depth == 0 and len(self._echo) < ECHO_LIMIT:
+            self._echo.append((ch, rec))
+            return
+        with ch.count_lock:
+            ch.refused += 1
+        self._refused_unreported += 1
+        now = monotonic()
+        if now - self._refused_report >= delivery.REPORT_INTERVAL:
+            self._refused_report = now
+            stderr(f"loglane: refused {self._refused_unreported} record(s) logged by a sink "
+                   f"while it wrote records logged by a sink (it would feed itself for ever)")
+            self._refused_unreported = 0
+
+    def _deliver_echo(self) -> None:
+        echo, self._echo = self._echo, []
+        by_channel: dict[int, tuple[Channel, list[RawRecord]]] = {}
+        for ch, rec in echo:
+            by_channel.setdefault(id(ch), (ch, []))[1].append(rec)
+        self._echo_depth = 1
+        try:
+            for ch, recs in by_channel.values():
+                if ch in self.channels:
+                    ch.dequeued += len(recs)  # enqueued and taken in one step
+                    self._deliver_guarded(ch, recs)
+                    delivery.flush(ch.states)
+                else:  # its logger was closed meanwhile
+                    with ch.count_lock:
+                        ch.discarded += len(recs)
+        finally:
+            self._echo_depth = 0
 
     def _drain(self, ch: Channel, n: int) -> None:
         popleft = ch.queue.popleft
@@ -180,9 +278,9 @@ class Writer:
                 break
             n -= take
             ch.dequeued += take
-            self._deliver(ch, raw)
+            self._deliver_guarded(ch, raw)
             wrote = True
-            if ch.space_waiters:
+            if ch.space_waiters > 0:
                 for _ in range(ch.space_waiters):
                     ch.space.put(None)
         # Say it after the records that were queued before the drops (queue empty), or at
@@ -195,12 +293,24 @@ class Writer:
             ch.drop_seen_at = 0.0
             dropped = ch.dropped - ch.dropped_reported
             ch.dropped_reported = ch.dropped
-            note = (WARNING, now_ns(), "loglane dropped %d records: queue full (policy %s)",
-                    (dropped, "block" if ch.block else "drop"), None, None, ch.name)
-            self._deliver(ch, [note])
+            why = (f"the writer made no progress for {ch.block_timeout:g} s (policy block)"
+                   if ch.block else "queue full (policy drop)")
+            note = (WARNING, now_ns(), "loglane dropped %d records: %s",
+                    (dropped, why), None, None, ch.name)
+            ch.notes += 1
+            self._deliver_guarded(ch, [note])
             wrote = True
         if wrote:
             delivery.flush(ch.states)
+
+    def _deliver_guarded(self, ch: Channel, raw: list[RawRecord]) -> None:
+        """``_deliver``; if even that fails (a bug of loglane's), the batch is counted lost."""
+        try:
+            self._deliver(ch, raw)
+        except BaseException as exc:
+            ch.lost += len(raw)
+            stderr(f"loglane: {len(raw)} record(s) of {ch.name!r} lost to a writer error: "
+                   f"{type_name(exc)}: {safe_str(exc)}")
 
     def _deliver(self, ch: Channel, raw: list[RawRecord]) -> None:
         lines_all: list[str] | None = None
@@ -210,28 +320,40 @@ class Writer:
         for st in ch.states:
             if st.closed:
                 continue
+            st.seen += len(raw)
             sink = st.sink
-            if sink.max_level is None and sink.level <= 0:
-                recs = raw
-            else:
-                if bounds is None:
-                    bounds = _level_bounds(raw)
-                lo, hi = bounds
-                if sink.level <= lo and (sink.max_level is None or hi < sink.max_level):
+            try:
+                if sink.max_level is None and sink.level <= 0:
                     recs = raw
                 else:
-                    recs = [r for r in raw if sink.accepts(r[0])]
-                    if not recs:
-                        continue
-            if st.batch_format is None:
-                if lines_all is None:
-                    lines_all = _format(ch.batch_format, raw)
-                if recs is raw:
-                    lines = lines_all
+                    if bounds is None:
+                        bounds = _level_bounds(raw)
+                    lo, hi = bounds
+                    if sink.level <= lo and (sink.max_level is None or hi < sink.max_level):
+                        recs = raw
+                    else:
+                        recs = [r for r in raw if sink.accepts(r[0])]
+                        if not recs:
+                            continue
+                if st.batch_format is None:
+                    if lines_all is None:
+                        lines_all = _format(ch.batch_format, raw)
+                    if recs is raw:
+                        lines = lines_all
+                    else:
+                        lines = [ln for r, ln in zip(raw, lines_all, strict=True)
+                                 if sink.accepts(r[0])]
                 else:
-                    lines = [ln for r, ln in zip(raw, lines_all, strict=True) if sink.accepts(r[0])]
-            else:
-                lines = _format(st.batch_format, recs)
+                    lines = _format(st.batch_format, recs)
+            except BaseException as exc:
+                # Never raised by loglane's own sinks and formatters: a user's, broken. This
+                # sink loses the batch (counted); the other sinks still get it.
+                st.routed += len(raw)
+                st.lost += len(raw)
+                st.errors += 1
+                stderr(f"loglane: sink {st.describe()} lost {len(raw)} record(s): "
+                       f"{type_name(exc)}: {safe_str(exc)}")
+                continue
             delivery.give(st, recs, lines)
 
     def _control(self, item: Control) -> None:
@@ -299,16 +421,28 @@ def _level_bounds(raw: list[RawRecord]) -> tuple[int, int]:
 
 def _format(fmt: Callable[[list[RawRecord]], list[str]], raw: list[RawRecord]) -> list[str]:
     try:
-        return fmt(raw)
-    except Exception:  # a broken custom formatter: format one by one so only bad ones say so
-        out = []
+        lines = fmt(raw)
+        if type(lines) is list and len(lines) == len(raw):
+            return lines
+        raise TypeError(f"a batch of {len(raw)} records gave {type_name(lines)} "
+                        f"of {safe_len(lines)} lines")
+    except BaseException:
+        out = []          # only the bad records say so
         for r in raw:
             try:
-                out.append(fmt([r])[0])
-            except Exception as exc:
-                out.append(f"<loglane: formatter failed: {type(exc).__name__}: "
-                           f"{safe_str(exc)}; record={r!r}>")
+                line = fmt([r])[0]
+                out.append(line if type(line) is str else safe_str(line))
+            except BaseException as exc:
+                out.append(f"<loglane: formatter failed: {type_name(exc)}: "
+                           f"{safe_str(exc)}; record={safe_repr(r)}>")
         return out
+
+
+def safe_len(value: object) -> str:
+    try:
+        return str(len(value))  # type: ignore[arg-type]
+    except BaseException:
+        return "?"
 
 
 def _wait_with_progress(done: threading.Event, writer: Writer, timeout: float | None) -> bool:
@@ -318,6 +452,7 @@ def _wait_with_progress(done: threading.Event, writer: Writer, timeout: float | 
     last = -1
     stalled_since = time.monotonic()
     while not done.wait(1.0):
+        writer.ensure_alive()
         progress = sum(ch.dequeued for ch in writer.channels)
         if progress != last:
             last, stalled_since = progress, time.monotonic()

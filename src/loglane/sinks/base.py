@@ -10,6 +10,10 @@ block, do I/O and raise without the application noticing. The writer:
 * calls ``flush()`` after each batch cycle, and ``close()`` once when the sink is removed or the
   logger closes (after a drain, everything accepted before has been written).
 
+Accounting: a record given to ``write`` is the sink's once ``write`` returns or raises
+``SinkBacklogged``; from then on it is written, or counted by ``pending_records()`` until it is, or
+added to ``lost`` when the sink gives it up. ``stats()`` adds these up per sink.
+
 Failures: if ``write`` raises, the writer counts the error, reports it on stderr at most once
 per interval, and calls ``write`` again after a back-off with the same records (and any newer
 ones) prepended, so a sink that fails before writing anything loses nothing. A sink that
@@ -42,6 +46,13 @@ class Sink:
     max_level: int | None = None
     #: formats records for this sink; None means the logger's formatter
     formatter: Formatter | None = None
+    #: False for sinks known never to log (loglane's file and console sinks); for any other
+    #: sink the writer guards against records it logs about the records it writes feeding it
+    #: for ever (see Writer.guard_sinks)
+    may_log: bool = True
+    #: records this sink took from the writer and then gave up itself (a line its target
+    #: refused for good, a backlog still failing at close); the writer reports it in stats()
+    lost: int = 0
     #: True: ``records`` may be plain tuples in ``Record``'s field order (index them; this saves
     #: the writer building a ``Record`` per line). False (default): real ``Record`` objects.
     raw_records: bool = False
@@ -68,8 +79,13 @@ class Sink:
     def flush(self) -> None:
         """Push buffered data out; called after every batch cycle."""
 
+    def pending_records(self) -> int:
+        """Records taken by ``write`` and not yet written (kept to retry, or gathered)."""
+        return 0
+
     def close(self) -> None:
-        """Release resources; called once, after the last write."""
+        """Release resources; called once, after the last write. What the sink still keeps
+        unwritten is given up here: counted in ``lost``, no longer in ``pending_records()``."""
 
     def after_fork_in_child(self) -> None:
         """Called in a forked child before its first write: drop threads and connections

@@ -16,6 +16,7 @@ from loglane.sinks.base import Formatter, Sink, SinkBacklogged
 
 class ConsoleSink(Sink):
     raw_records = True
+    may_log = False
 
     def __init__(
         self,
@@ -52,7 +53,14 @@ class ConsoleSink(Sink):
             self._colored = wants_color(stream, self.color)
         if self._colored:
             lines = [colorize(r[0], ln) for r, ln in zip(records, lines, strict=True)]
-        stream.write("\n".join(lines) + "\n")
+        text = "\n".join(lines) + "\n"
+        try:
+            stream.write(text)
+        except UnicodeEncodeError:
+            # A character the stream cannot encode (a lone surrogate, or a strict ASCII
+            # stdout): replace it, never fail the whole sink over one record. A text stream
+            # encodes before it writes, so nothing went out twice.
+            stream.write(_encodable(text, stream))
 
     def flush(self) -> None:
         self._stream().flush()
@@ -79,28 +87,60 @@ class CallableSink(Sink):
         super().__init__(level, max_level, formatter)
         self.fn = fn
         self._rest: list[str] = []  # lines not yet taken when fn last raised
+        self.last_error: BaseException | None = None  # why the last refused line was refused
 
     def write(self, records: Sequence[Any], lines: Sequence[str]) -> None:
+        # Resume at the line that failed, so a retry gives no line twice. A line that fails
+        # again while the line after it goes through is refused for good (a record the target
+        # rejects, not an outage): it is counted in ``lost`` and the others go on. While the
+        # old lines still fail, the new batch is not taken (a plain exception hands it back
+        # to the writer, which holds it bounded and counted): what this sink keeps never
+        # grows beyond the one batch it failed in.
         fn = self.fn
-        # Resume after the line that failed, so a retry gives no line twice. While those
-        # still fail, the new batch is not taken (a plain exception hands it back to the
-        # writer, which holds it bounded and counted): what this sink keeps never grows
-        # beyond the one batch it failed in.
         rest, self._rest = self._rest, []
-        for i, line in enumerate(rest):
+        todo: Sequence[str] = [*rest, *lines] if rest else lines
+        retry = bool(rest)  # todo[0] failed before
+        i = 0
+        while i < len(todo):
             try:
-                fn(line)
+                fn(todo[i])
+                i += 1
+                retry = False
+                continue
             except Exception as exc:
-                self._rest = rest[i:]
-                if not lines:
-                    raise SinkBacklogged(f"{len(self._rest)} line(s) waiting") from exc
-                raise
-        for i, line in enumerate(lines):
-            try:
-                fn(line)
-            except Exception as exc:
-                self._rest = list(lines[i:])
+                if retry and i + 1 < len(todo) and self._takes(todo[i + 1]):
+                    self.lost += 1
+                    self.last_error = exc
+                    i += 2
+                    retry = False
+                    continue
+                if i < len(rest) and lines:
+                    self._rest = list(rest[i:])
+                    raise
+                self._rest = list(todo[i:])
                 raise SinkBacklogged(f"{len(self._rest)} line(s) waiting") from exc
+
+    def _takes(self, line: str) -> bool:
+        try:
+            self.fn(line)
+            return True
+        except Exception:
+            return False
+
+    def pending_records(self) -> int:
+        return len(self._rest)
+
+    def close(self) -> None:
+        self.lost += len(self._rest)  # still refused at close: given up, and counted
+        self._rest = []
 
     def describe(self) -> str:
         return f"CallableSink({getattr(self.fn, '__qualname__', repr(self.fn))})"
+
+
+def _encodable(text: str, stream: TextIO) -> str:
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        return text.encode(encoding, "backslashreplace").decode(encoding, "replace")
+    except LookupError:  # an encoding name Python does not know
+        return text.encode("ascii", "backslashreplace").decode("ascii")

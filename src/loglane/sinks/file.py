@@ -15,6 +15,7 @@ again.
 
 from __future__ import annotations
 
+import bisect
 import os
 import threading
 from collections.abc import Sequence
@@ -47,7 +48,11 @@ class _Shared:
         self.open()
 
     def open(self) -> None:
-        fd = os.open(self.path, _FLAGS, 0o644)
+        try:
+            fd = os.open(self.path, _FLAGS, 0o644)
+        except FileNotFoundError:  # the directory was removed (rm -r logs/): make it again
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            fd = os.open(self.path, _FLAGS, 0o644)
         st = os.fstat(fd)
         if self.fd >= 0:
             os.close(self.fd)
@@ -108,10 +113,26 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+class _Rest:
+    """Bytes of one file that a write could not take yet, kept to be written first."""
+
+    __slots__ = ("data", "ends", "head", "path", "torn")
+
+    def __init__(self, path: str, data: bytes, ends: list[int]) -> None:
+        self.path = path
+        self.data = data
+        self.ends = ends  # where each record ends in data: one entry per record
+        self.head = b""  # the first record's bytes already in the file (a short write)
+        # (device, inode, offset where that record starts, file size after it): to take a
+        # torn record out of the file again if it is given up
+        self.torn: tuple[int, int, int, int] | None = None
+
+
 class FileSink(Sink):
     """Append records to daily files named from each record's own timestamp."""
 
     raw_records = True
+    may_log = False
     OPEN_DAYS = 2  # the current day and the one before, for records written late
 
     def __init__(
@@ -135,10 +156,13 @@ class FileSink(Sink):
         self.compress = compress
         _check_directory(os.path.dirname(self.names.base))
         self._open: dict[str, _Shared] = {}  # daily path -> shared descriptor, oldest first
-        self._backlog: list[tuple[_Shared | str, bytes]] = []  # failed writes, oldest first
-        self._pending: list[tuple[str, bytes]] = []  # gathered, not yet written
-        self._pending_size = 0
+        self._backlog: list[_Rest] = []  # what failed writes left, oldest first
+        # gathered and not yet written: (daily path, lines), and their bytes and records
+        self._gathered: list[tuple[str, Sequence[str]]] = []
+        self._gathered_size = 0
+        self._gathered_records = 0
         self._newest_day = ""
+        self.lost = 0
 
     # -- writer thread ------------------------------------------------------------------
 
@@ -164,73 +188,109 @@ class FileSink(Sink):
                 groups.setdefault(names.path_for(rec[1]), []).append(line)
             for day_path in sorted(groups):
                 self._gather(day_path, groups[day_path])
-        if self._pending_size >= FLUSH_BYTES:
-            self._write_pending()
+        if self._gathered_size >= FLUSH_BYTES:
+            self._write_gathered()
 
     def _gather(self, path: str, lines: Sequence[str]) -> None:
-        data = ("\n".join(lines) + "\n").encode("utf-8", "backslashreplace")
-        self._pending.append((path, data))
-        self._pending_size += len(data)
+        self._gathered.append((path, lines))
+        self._gathered_size += sum(map(len, lines)) + len(lines)  # (characters: close enough)
+        self._gathered_records += len(lines)
 
-    def _write_pending(self) -> None:
+    def pending_records(self) -> int:
+        return self._gathered_records + sum(len(rest.ends) for rest in self._backlog)
+
+    def _write_gathered(self) -> None:
         """Write the backlog, then what was gathered: per file, in order, one write each."""
         if self._backlog:
-            self._write_backlog()  # raises while the failure lasts; the gathered bytes wait
-        pending = self._pending
-        self._pending, self._pending_size = [], 0
-        by_path: dict[str, list[bytes]] = {}
-        for path, data in pending:
-            by_path.setdefault(path, []).append(data)
+            self._write_backlog()  # raises while the failure lasts; the gathered lines wait
+        gathered = self._gathered
+        self._gathered, self._gathered_size, self._gathered_records = [], 0, 0
+        by_path: dict[str, list[str]] = {}
+        for path, lines in gathered:
+            by_path.setdefault(path, []).extend(lines)
         paths = sorted(by_path)  # names sort by date: older days first
         for i, path in enumerate(paths):
+            lines = by_path[path]
+            data = _encode(lines)
             try:
-                self._append(path, b"".join(by_path[path]))
-            except SinkBacklogged:  # this file's bytes are in the backlog; the rest go after
-                self._backlog += [(p, b"".join(by_path[p])) for p in paths[i + 1 :]]
+                self._write_lines(path, data, lines)
+            except SinkBacklogged:  # this file's rest is in the backlog; the others go after
+                for later in paths[i + 1 :]:
+                    more = by_path[later]
+                    self._backlog.append(_Rest(later, _encode(more), _ends(more)))
                 raise
 
-    def _append(self, path: str, data: bytes) -> None:
-        shared = self._open.get(path)
+    def _write_lines(self, path: str, data: bytes, lines: Sequence[str]) -> None:
+        """Write data (the lines of one file); keep what fails in the backlog."""
+        shared: _Shared | None = None
         try:
-            if shared is None:
-                shared = self._take(path)
-            else:
-                shared.ensure_current()
+            shared = self._current(path)
+            self._write_all(shared, data, 0)
         except OSError as exc:
-            self._backlog.append((path, data))
-            raise SinkBacklogged(str(exc)) from exc
-        self._write_all(shared, data)
+            rest = _Rest(path, data, _ends(lines))
+            done = getattr(exc, "loglane_done", 0)
+            if done and shared is not None:
+                self._cut(rest, done, shared)
+            self._backlog.append(rest)
+            raise SinkBacklogged(safe_str(exc)) from exc
 
-    def _write_all(self, shared: _Shared, data: bytes) -> None:
+    def _write_all(self, shared: _Shared, data: bytes, done: int) -> int:
+        """os.write until everything is out; on an error, raise with ``done`` updated."""
         view = memoryview(data)
-        while view:
+        while done < len(data):
             try:
-                n = os.write(shared.fd, view)
+                done += os.write(shared.fd, view[done:])
             except InterruptedError:
                 continue
             except OSError as exc:
-                # Keep what was not written; the next call writes it first, nothing twice.
-                self._backlog.append((shared, bytes(view)))
-                raise SinkBacklogged(str(exc)) from exc
-            view = view[n:]
+                exc.loglane_done = done  # type: ignore[attr-defined]
+                raise
+        return done
+
+    def _cut(self, rest: _Rest, done: int, shared: _Shared) -> None:
+        """``done`` bytes of rest went out: keep the others, and note a record cut in two."""
+        ends = rest.ends
+        whole = bisect.bisect_right(ends, done)  # records now complete in the file
+        start = ends[whole - 1] if whole else 0  # where the first unfinished record begins
+        # Its bytes already in the file: those written now, after any head written earlier.
+        head = (b"" if whole else rest.head) + rest.data[start:done]
+        rest.data = rest.data[done:]
+        rest.ends = [e - done for e in ends[whole:]]
+        rest.head, rest.torn = head, None
+        if head:
+            try:
+                st = os.fstat(shared.fd)
+                rest.torn = (st.st_dev, st.st_ino, st.st_size - len(head), st.st_size)
+            except OSError:
+                pass
 
     def _write_backlog(self) -> None:
-        pending, self._backlog = self._backlog, []
-        for i, (target, data) in enumerate(pending):
+        backlog, self._backlog = self._backlog, []
+        for i, rest in enumerate(backlog):
+            shared: _Shared | None = None
             try:
-                if isinstance(target, str):
-                    shared = self._open.get(target) or self._take(target)
-                else:
-                    shared = target
-                    shared.ensure_current()
+                shared = self._current(rest.path)
+                if rest.head and (rest.torn is None or rest.torn[:2] != shared.ino):
+                    # The file that holds the record's head is gone: write the record whole.
+                    rest.ends = [e + len(rest.head) for e in rest.ends]
+                    rest.data = rest.head + rest.data
+                    rest.head, rest.torn = b"", None
+                self._write_all(shared, rest.data, 0)
             except OSError as exc:
-                self._backlog = pending[i:]
-                raise SinkBacklogged(str(exc)) from exc
-            try:
-                self._write_all(shared, data)
-            except SinkBacklogged:
-                self._backlog += pending[i + 1 :]
-                raise
+                done = getattr(exc, "loglane_done", 0)
+                if done and shared is not None:
+                    self._cut(rest, done, shared)
+                self._backlog = [rest, *backlog[i + 1 :]]
+                raise SinkBacklogged(safe_str(exc)) from exc
+
+    def _current(self, path: str) -> _Shared:
+        """The descriptor for ``path``, checked to be the file now at that path (a file or its
+        directory deleted or moved away is created again)."""
+        shared = self._open.get(path)
+        if shared is None:
+            return self._take(path)
+        shared.ensure_current()
+        return shared
 
     def _take(self, path: str) -> _Shared:
         shared = FILES.acquire(path)
@@ -252,25 +312,64 @@ class FileSink(Sink):
                                  self.compress, FILES.is_open)
 
     def flush(self) -> None:
-        if self._pending or self._backlog:
-            self._write_pending()
+        if self._gathered or self._backlog:
+            self._write_gathered()
 
     def close(self) -> None:
         try:
-            if self._pending or self._backlog:
-                self._write_pending()
+            if self._gathered or self._backlog:
+                self._write_gathered()
+        except SinkBacklogged:
+            self._give_up()
+            raise
         finally:
             for shared in self._open.values():
                 FILES.release(shared)
             self._open.clear()
 
+    def _give_up(self) -> None:
+        """Still failing at close: count what is not written as lost, and take a record cut
+        in two out of its file (if nothing was appended after it), so no torn line stays."""
+        for rest in self._backlog:
+            if rest.torn is not None:
+                _untear(self._open.get(rest.path), rest.torn)
+        self.lost += self.pending_records()
+        self._backlog = []
+        self._gathered, self._gathered_size, self._gathered_records = [], 0, 0
+
     def after_fork_in_child(self) -> None:
         # Bytes gathered or held before the fork are the parent's to write; writing them here
         # too would double them. (The descriptors are shared O_APPEND: safe to keep.)
-        self._pending, self._pending_size, self._backlog = [], 0, []
+        self._gathered, self._gathered_size, self._gathered_records = [], 0, 0
+        self._backlog = []
 
     def describe(self) -> str:
         return f"FileSink({self.names.base!r})"
+
+
+def _encode(lines: Sequence[str]) -> bytes:
+    return ("\n".join(lines) + "\n").encode("utf-8", "backslashreplace")
+
+
+def _ends(lines: Sequence[str]) -> list[int]:
+    """Where each line ends in ``_encode(lines)`` (computed only after a failed write)."""
+    ends = []
+    pos = 0
+    for line in lines:
+        pos += len(line.encode("utf-8", "backslashreplace")) + 1
+        ends.append(pos)
+    return ends
+
+
+def _untear(shared: _Shared | None, torn: tuple[int, int, int, int]) -> None:
+    dev, ino, start, end = torn
+    if shared is None or shared.ino != (dev, ino):
+        return
+    try:
+        if os.fstat(shared.fd).st_size == end:  # nobody appended after the torn head
+            os.ftruncate(shared.fd, start)
+    except OSError:
+        pass
 
 
 def _check_directory(directory: str) -> None:
