@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import PosixPath, PurePosixPath, PureWindowsPath, WindowsPath
 from typing import Any
 
-from loglane.format import CAUGHT, safe_repr, safe_str
+from loglane.format import interrupted, safe_repr, safe_str
 from loglane.record import ExcInfo
 
 __all__ = ["IMMUTABLE", "CapturedExc", "capture_exc", "capture_fields", "immutable",
@@ -80,7 +80,9 @@ def capture_exc(exc_info: Any) -> ExcInfo | None:
             exc_type, exc, tb, lookup_lines=False)
         _plain_notes(summary, 0)
         return captured
-    except CAUGHT:
+    except BaseException as err:
+        if interrupted(err):
+            raise
         return None
 
 
@@ -90,7 +92,9 @@ def _plain_notes(summary: traceback.TracebackException, depth: int) -> None:
     if notes is not None:
         try:
             summary.__notes__ = [safe_str(n) for n in notes]
-        except CAUGHT:
+        except BaseException as err:
+            if interrupted(err):
+                raise
             summary.__notes__ = ["<loglane: notes could not be read>"]
     if depth < MAX_DEPTH:
         for inner in (summary.__cause__, summary.__context__,
@@ -128,5 +132,7 @@ def snapshot(value: object, depth: int = 0) -> object:
         if cls is set or cls is frozenset:
             return cls(snapshot(v, depth + 1) for v in value)  # type: ignore[attr-defined]
         return safe_str(value)
-    except CAUGHT:
+    except BaseException as err:
+        if interrupted(err):
+            raise
         return safe_repr(value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -21,10 +22,13 @@ _NS = 1_000_000_000
 _MS = 1_000_000
 
 
-# What a hostile object may raise from __str__/__repr__ and loglane still catches on the
-# caller's thread. KeyboardInterrupt is left out on purpose: it may be the user's own Ctrl-C
-# arriving during the call, and swallowing that would be worse than any line lost.
-CAUGHT: tuple[type[BaseException], ...] = (Exception, SystemExit, GeneratorExit)
+def interrupted(exc: BaseException) -> bool:
+    """True for a KeyboardInterrupt on the main thread: it may be the user's own Ctrl-C
+    arriving during a log call, and swallowing that would be worse than any line lost.
+    Anything else a hostile ``__str__`` raises (SystemExit, a BaseException of its own, or
+    KeyboardInterrupt on another thread, which no signal delivers there) is caught."""
+    return isinstance(exc, KeyboardInterrupt) and (
+        threading.current_thread() is threading.main_thread())
 
 
 def type_name(value: object) -> str:
@@ -32,7 +36,9 @@ def type_name(value: object) -> str:
     try:
         name = type(value).__name__
         return name if type(name) is str else "?"
-    except CAUGHT:
+    except BaseException as err:
+        if interrupted(err):
+            raise
         return "?"
 
 
@@ -42,7 +48,9 @@ def _text(value: object, convert: Callable[[object], object], depth: int) -> str
         # str()/repr() of a str subclass may return the subclass: keep only a plain str, so
         # nothing later calls its __format__ or __str__.
         return text if type(text) is str else str.__str__(text)
-    except CAUGHT as exc:
+    except BaseException as exc:
+        if interrupted(exc):
+            raise
         what = "unrepresentable" if convert is repr else "unprintable"
         if depth:  # the exception's own text failed too: stop here
             return f"<{what} {type_name(value)}>"
@@ -72,7 +80,9 @@ def render_message(msg: object, args: tuple[Any, ...]) -> str:
     fmt_args: Any = args[0] if len(args) == 1 and isinstance(args[0], Mapping) else args
     try:
         return str.__str__(safe_str(msg) % fmt_args)
-    except CAUGHT as exc:
+    except BaseException as exc:
+        if interrupted(exc):
+            raise
         return (
             f"{safe_str(msg)} <loglane: message could not be formatted: "
             f"{error_text(exc)}; args={safe_repr(args)}>"
@@ -101,7 +111,9 @@ def render_exception(exc_info: ExcInfo) -> str:
         if summary is not None:
             return "".join(summary.format()).rstrip("\n")
         return "".join(traceback.format_exception(*exc_info)).rstrip("\n")
-    except CAUGHT as exc:  # a broken exception object must not lose the line
+    except BaseException as exc:  # a broken exception object must not lose the line
+        if interrupted(exc):
+            raise
         return f"<loglane: traceback could not be formatted: {error_text(exc)}>"
 
 
@@ -249,7 +261,9 @@ class TextFormatter:
         )
         try:
             line = self.fmt.format_map(_Fallback(values))  # type: ignore[union-attr]
-        except CAUGHT as err:
+        except BaseException as err:
+            if interrupted(err):
+                raise
             line = f"{values['time']} {name} {values['level']} {values['message']} " + (
                 f"<loglane: fmt failed: {error_text(err)}>"
             )
@@ -309,7 +323,9 @@ class JsonFormatter:
                 obj["exception"] = render_exception(exc)
             try:
                 out.append(json.dumps(obj, ensure_ascii=False, default=_json_default))
-            except CAUGHT:  # e.g. circular structures in fields
+            except BaseException as err:  # e.g. circular structures in fields
+                if interrupted(err):
+                    raise
                 obj = {k: (v if isinstance(v, str | int | float) else safe_repr(v))
                        for k, v in obj.items()}
                 out.append(json.dumps(obj, ensure_ascii=False))
@@ -319,18 +335,37 @@ class JsonFormatter:
 BatchFormatter = Callable[[Sequence[Sequence[Any]]], list[str]]
 
 
+#: Formatter classes whose ``format_batch`` is loglane's own and always returns one plain
+#: str per record; any other formatter's output is checked (see ``batch_formatter``).
+CHECKED: set[type] = {TextFormatter, JsonFormatter}
+
+
 def batch_formatter(formatter: Callable[[Record], str]) -> BatchFormatter:
-    """A formatter's batch form: its own ``format_batch`` or a loop over it."""
+    """A formatter's batch form: its own ``format_batch`` or a loop over it. A user's
+    formatter may return anything; sinks get only ``str`` lines."""
     fast = getattr(formatter, "format_batch", None)
     if fast is not None:
-        return fast  # type: ignore[no-any-return]
+        if type(formatter) in CHECKED:
+            return fast  # type: ignore[no-any-return]
+
+        def checked(records: Sequence[Sequence[Any]]) -> list[str]:
+            lines = fast(records)
+            if (type(lines) is list and len(lines) == len(records)
+                    and all(type(line) is str for line in lines)):
+                return lines
+            raise TypeError("format_batch must return a list with one str per record")
+
+        return checked
 
     def loop(records: Sequence[Sequence[Any]]) -> list[str]:
         out = []
         for r in records:
             try:
-                out.append(formatter(Record._make(r)))
-            except CAUGHT as exc:
+                line = formatter(Record._make(r))
+                out.append(line if type(line) is str else safe_str(line))
+            except BaseException as exc:
+                if interrupted(exc):
+                    raise
                 level, ts, msg, args, _f, _e, name = r
                 out.append(
                     f"{iso_time(ts, False)} {name} {level_name(level)} "

@@ -35,10 +35,10 @@ from loglane.channel import (
 from loglane.clock import Clock, monotonic, now_ns
 from loglane.context import fields as _ctx_fields
 from loglane.format import (
-    CAUGHT,
     JsonFormatter,
     TextFormatter,
     error_text,
+    interrupted,
     render_message,
     safe_str,
 )
@@ -223,7 +223,9 @@ class Logger:
     def log(self, level: int | str, msg: object, /, *args: Any, **fields: Any) -> None:
         try:
             lvl = level if type(level) is int else parse_level(level)
-        except CAUGHT as exc:
+        except BaseException as exc:
+            if interrupted(exc):
+                raise
             lvl = ERROR
             fields["loglane_error"] = safe_str(exc)
         if self._level <= lvl:
@@ -256,7 +258,9 @@ class Logger:
                 # writer must never run a caller's __str__ (it could raise, hang or log).
                 msg, args = render_message(msg, args), ()
             self._enqueue((level, ts, msg, args, fields_or_none, exc, self.name))
-        except CAUGHT as err:  # never raise into the application
+        except BaseException as err:  # never raise into the application
+            if interrupted(err):
+                raise
             self._enqueue((ERROR, now_ns(), "loglane could not capture a log call: %s",
                            (error_text(err),), None, None, self.name))
 

@@ -28,7 +28,7 @@ from loglane.channel import (
     may_log,
     pace_mark,
 )
-from loglane.format import BatchFormatter, TextFormatter, batch_formatter
+from loglane.format import CHECKED, BatchFormatter, TextFormatter, batch_formatter
 from loglane.logger import DEFAULT_QUEUE_SIZE, Logger
 from loglane.plan import OFF, ROOT, Plan, Route, default_plan
 from loglane.record import INFO, Record
@@ -142,6 +142,9 @@ class _SwitchFormatter:
 
     def __call__(self, record: Record) -> str:
         return self._batch([record])[0]
+
+
+CHECKED.add(_SwitchFormatter)  # it hands batches to the configuration's (checked) one
 
 
 class _SwapDone(threading.Event):

@@ -242,12 +242,6 @@ class Writer:
         with ch.count_lock:
             ch.refused += 1
         self._refused_unreported += 1
-        now = monotonic()
-        if now - self._refused_report >= delivery.REPORT_INTERVAL:
-            self._refused_report = now
-            stderr(f"loglane: refused {self._refused_unreported} record(s) logged by a sink "
-                   f"while it wrote records logged by a sink (it would feed itself for ever)")
-            self._refused_unreported = 0
 
     def _deliver_echo(self) -> None:
         echo, self._echo = self._echo, []
@@ -266,6 +260,12 @@ class Writer:
                         ch.discarded += len(recs)
         finally:
             self._echo_depth = 0
+        now = monotonic()
+        if self._refused_unreported and now - self._refused_report >= delivery.REPORT_INTERVAL:
+            self._refused_report = now
+            stderr(f"loglane: refused {self._refused_unreported} record(s) logged by a sink "
+                   f"while it wrote records logged by a sink (it would feed itself for ever)")
+            self._refused_unreported = 0
 
     def _drain(self, ch: Channel, n: int) -> None:
         popleft = ch.queue.popleft

@@ -89,13 +89,15 @@ class CallableSink(Sink):
         self._rest: list[str] = []  # lines not yet taken when fn last raised
         self.last_error: BaseException | None = None  # why the last refused line was refused
 
+    PROBE = 16  # lines tried after one that failed twice, to tell a bad line from an outage
+
     def write(self, records: Sequence[Any], lines: Sequence[str]) -> None:
-        # Resume at the line that failed, so a retry gives no line twice. A line that fails
-        # again while the line after it goes through is refused for good (a record the target
-        # rejects, not an outage): it is counted in ``lost`` and the others go on. While the
-        # old lines still fail, the new batch is not taken (a plain exception hands it back
-        # to the writer, which holds it bounded and counted): what this sink keeps never
-        # grows beyond the one batch it failed in.
+        # Resume at the line that failed, so a retry gives no line twice. When that line fails
+        # again, the next few lines are tried: if one of them goes through, the target works
+        # and refuses those lines themselves (bad records, not an outage), so they are given
+        # up, counted in ``lost``, and the others go on. While the old lines still fail, the
+        # new batch is not taken (a plain exception hands it back to the writer, which holds
+        # it bounded and counted): what this sink keeps never grows beyond one batch.
         fn = self.fn
         rest, self._rest = self._rest, []
         todo: Sequence[str] = [*rest, *lines] if rest else lines
@@ -108,10 +110,11 @@ class CallableSink(Sink):
                 retry = False
                 continue
             except Exception as exc:
-                if retry and i + 1 < len(todo) and self._takes(todo[i + 1]):
-                    self.lost += 1
+                taken = self._probe(todo, i + 1) if retry else -1
+                if taken >= 0:
+                    self.lost += taken - i
                     self.last_error = exc
-                    i += 2
+                    i = taken + 1
                     retry = False
                     continue
                 if i < len(rest) and lines:
@@ -120,12 +123,15 @@ class CallableSink(Sink):
                 self._rest = list(todo[i:])
                 raise SinkBacklogged(f"{len(self._rest)} line(s) waiting") from exc
 
-    def _takes(self, line: str) -> bool:
-        try:
-            self.fn(line)
-            return True
-        except Exception:
-            return False
+    def _probe(self, todo: Sequence[str], start: int) -> int:
+        """The index of the first of the next PROBE lines that ``fn`` takes, or -1."""
+        for j in range(start, min(start + self.PROBE, len(todo))):
+            try:
+                self.fn(todo[j])
+                return j
+            except Exception:
+                continue
+        return -1
 
     def pending_records(self) -> int:
         return len(self._rest)
