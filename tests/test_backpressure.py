@@ -143,7 +143,7 @@ def test_a_slow_writer_that_makes_progress_is_waited_for_past_block_timeout(
     while not done.is_set():  # one line at a time, each a little later than the last
         before = len(slow.lines)
         release.release()
-        wait_until(lambda: len(slow.lines) > before or done.is_set(), what="the next line")
+        wait_until(lambda b=before: len(slow.lines) > b or done.is_set(), what="the next line")
     for _ in range(40):
         release.release()
     t.join(10)
