@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ACCESSLOG = Path(__file__).resolve().parents[1] / "data" / "accesslog"
-LOG_SUFFIXES = (".log", ".txt")  # access logs; SOURCES.md, LICENSES.md and the TSV are not
+LOG_SUFFIXES = (".log", ".txt")  # the access logs; not the notes, nor the TSV (no log format)
 
 
 def accesslog_files() -> list[Path]:
