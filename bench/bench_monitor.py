@@ -1,10 +1,13 @@
 """Replay speed of `loglane monitor --replay --json` against GoAccess, same file, same run.
 
-    .venv/bin/python bench/bench_monitor.py [--copies 100] [--runs 3] [--sample elastic|nasa]
+    .venv/bin/python bench/bench_monitor.py [--lines 1000000] [--runs 3] [--sample elastic|nasa]
+        [--data DIR]
 
-The input is elastic's 10,000-line Apache sample repeated `--copies` times into a temporary
-file (1M lines by default); `--sample nasa` takes the 20,000-line NASA August 1995 excerpt
-instead (a denser log: more lines per second, shorter lines), repeated `--copies` / 2 times.
+The input is elastic's Apache sample repeated into a temporary file until it holds `--lines`
+lines (1M by default); `--sample nasa` takes the NASA August 1995 excerpt instead (a denser
+log: more lines per second, shorter lines). Both come from tests/data/accesslog (1,403 and
+5,239 lines, see SOURCES.md there); `--data DIR` reads files of the same names from DIR
+instead, e.g. the untrimmed 10,000- and 20,000-line originals.
 Each copy moves the year on by one (2015, 2016, ...), so the log
 keeps going forward in time as a real log does; without that every later copy would be
 hours behind the first and the monitor would treat it as late lines. GoAccess parses the same
@@ -30,21 +33,25 @@ import tempfile
 import time
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[2] / "shared/data/accesslog/elastic_apache_logs.log"
-SAMPLES = {
-    "elastic": (DATA, 2015, 1, "COMBINED"),
-    "nasa": (DATA.with_name("nasa_aug95_excerpt.log"), 1995, 2, "COMMON"),
+DATA = Path(__file__).resolve().parents[1] / "tests/data/accesslog"
+SAMPLES = {  # name: (file, year of its lines, GoAccess --log-format)
+    "elastic": ("elastic_apache_logs.log", 2015, "COMBINED"),
+    "nasa": ("nasa_aug95_excerpt.log", 1995, "COMMON"),
 }
 
 
-def make_input(path: Path, copies: int, sample: str = "elastic") -> int:
-    source, year, per, _ = SAMPLES[sample]
-    raw = source.read_bytes()
-    copies = max(1, copies // per)
+def make_input(
+    path: Path, lines: int, sample: str = "elastic", data: Path = DATA
+) -> tuple[int, int]:
+    """Write copies of the sample, each a year later, until there are `lines` lines; return
+    (lines written, copies)."""
+    name, year, _ = SAMPLES[sample]
+    raw = (data / name).read_bytes()
+    copies = max(1, -(-lines // raw.count(b"\n")))
     with open(path, "wb") as f:
         for k in range(copies):
             f.write(raw.replace(f"/{year}:".encode(), f"/{year + k}:".encode()))
-    return raw.count(b"\n") * copies
+    return raw.count(b"\n") * copies, copies
 
 
 def timed(cmd: list[str]) -> tuple[float, float, str]:
@@ -85,18 +92,19 @@ def regex_loop(path: Path) -> tuple[float, float]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--copies", type=int, default=100, help="copies of the 10k-line file")
+    ap.add_argument("--lines", type=int, default=1_000_000, help="lines of input, at least")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=None, help="loglane worker processes")
     ap.add_argument("--sample", choices=sorted(SAMPLES), default="elastic", help="input log")
+    ap.add_argument("--data", type=Path, default=DATA, help=f"folder of the samples ({DATA})")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-monitor-") as tmp:
         log = Path(tmp) / "access.log"
-        lines = make_input(log, args.copies, args.sample)
+        lines, copies = make_input(log, args.lines, args.sample, args.data)
         size_mb = log.stat().st_size / 1e6
-        copies = max(1, args.copies // SAMPLES[args.sample][2])
-        log_format = SAMPLES[args.sample][3]
-        print(f"input: {lines:,} lines, {size_mb:.0f} MB ({copies} x {args.sample} sample)")
+        log_format = SAMPLES[args.sample][2]
+        sample = args.data / SAMPLES[args.sample][0]
+        print(f"input: {lines:,} lines, {size_mb:.0f} MB ({copies} x {sample})")
         print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
         results: dict[str, list[tuple[float, float]]] = {}
 

@@ -14,9 +14,15 @@ import pytest
 from loglane.analyse import replay as replay_mod
 from loglane.analyse.cli import main
 
-DATA = Path(__file__).parents[3] / "shared/data/accesslog"
-ELASTIC = str(DATA / "elastic_apache_logs.log")
-CSV = str(DATA / "datadog_sample_csv.txt")
+
+@pytest.fixture
+def elastic_log(accesslog: Path) -> str:
+    return str(accesslog / "elastic_apache_logs.log")
+
+
+@pytest.fixture
+def csv_log(accesslog: Path) -> str:
+    return str(accesslog / "generated_csv_traffic.txt")
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict]:
@@ -24,73 +30,80 @@ def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
-def test_replay_json_summary_matches_goaccess(capsys: pytest.CaptureFixture[str]) -> None:
-    objs = run_json(capsys, ELASTIC, "--replay")
+def test_replay_json_summary_matches_goaccess(
+    capsys: pytest.CaptureFixture[str], elastic_log: str
+) -> None:
+    objs = run_json(capsys, elastic_log, "--replay")
     summary = objs[-1]
     assert summary["type"] == "summary"
-    # GoAccess 1.7 on the same file (see test_accesslog.py for the command)
-    assert summary["lines"] == summary["requests"] == 10000
+    # GoAccess 1.7 on the same file (see test_accesslog.py for the command); sections and
+    # top path counted with awk (tests/data/accesslog/SOURCES.md)
+    assert summary["lines"] == summary["requests"] == 1403
     assert summary["unparsed"] == 0
-    assert summary["bytes"] == 2747282740
-    assert summary["hosts"] == 1753
-    assert summary["status_classes"] == {"2xx": 9171, "3xx": 609, "4xx": 217, "5xx": 3}
-    assert summary["status_codes"]["404"] == 213
-    assert summary["sections"]["/presentations"] == 2305
-    assert summary["top_paths"][0] == ["/favicon.ico", 807]
+    assert summary["bytes"] == 287528410
+    assert summary["hosts"] == 303
+    assert summary["status_classes"] == {"2xx": 1294, "3xx": 84, "4xx": 25, "5xx": 0}
+    assert summary["status_codes"]["404"] == 25
+    assert summary["sections"]["/presentations"] == 220
+    assert summary["top_paths"][0] == ["/favicon.ico", 97]
     reports = [o for o in objs if o["type"] == "report"]
-    assert sum(r["hits"] for r in reports) == 10000  # lines out of order by 59 s all land
+    assert sum(r["hits"] for r in reports) == 1403  # lines out of order by 59 s all land
     assert all(r["late"] == 0 for r in reports)
-    assert {o["type"] for o in objs} == {"report", "quiet", "summary"}  # 84 busy minutes
+    assert {o["type"] for o in objs} == {"report", "quiet", "summary"}  # 12 busy minutes
     for r in reports:
         assert r["end"] - r["start"] == r["seconds"] <= 10
         assert r["start"] % 10 == 0
 
 
-def test_replay_text_shows_alerts_and_recoveries(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([CSV, "--replay"]) == 0
+def test_replay_text_shows_alerts_and_recoveries(
+    capsys: pytest.CaptureFixture[str], csv_log: str
+) -> None:
+    assert main([csv_log, "--replay"]) == 0
     out = capsys.readouterr().out
     alerts = [line for line in out.splitlines() if line.startswith("High traffic")]
     assert alerts == [
-        "High traffic generated an alert - hits = 1206, triggered at 2019-02-07 21:12:37+00:00",
-        "High traffic alert recovered at 2019-02-07 21:14:04+00:00",
-        "High traffic generated an alert - hits = 1218, triggered at 2019-02-07 21:16:04+00:00",
-        "High traffic alert recovered at 2019-02-07 21:18:23+00:00",
+        "High traffic generated an alert - hits = 1208, triggered at 2024-03-01 12:01:37+00:00",
+        "High traffic alert recovered at 2024-03-01 12:02:58+00:00",
+        "High traffic generated an alert - hits = 1207, triggered at 2024-03-01 12:04:45+00:00",
+        "High traffic alert recovered at 2024-03-01 12:06:24+00:00",
     ]
-    assert "[2019-02-07 21:11:10+00:00] REPORT 21:11:00–21:11:10 (10 s)" in out  # noqa: RUF001
-    assert "  hits 89 (8.9/s)   2xx 75  3xx 0  4xx 10  5xx 4   bytes 109.8 kB   unparsed 0" in out
-    assert "  top sections  /api 58 · /report 31" in out
-    assert "history: #1 21:12:37 → 21:14:04 (peak " in out
-    assert "alert: ACTIVE since 21:16:04" in out
+    # the report's numbers counted with awk (tests/data/accesslog/SOURCES.md)
+    assert "[2024-03-01 12:00:10+00:00] REPORT 12:00:00–12:00:10 (10 s)" in out  # noqa: RUF001
+    assert "  hits 77 (7.7/s)   2xx 55  3xx 0  4xx 11  5xx 11   bytes 95.0 kB   unparsed 0" in out
+    assert "  top sections  /api 66 · /report 11" in out
+    assert "history: #1 12:01:37 → 12:02:58 (peak " in out
+    assert "alert: ACTIVE since 12:04:45" in out
     # peaks: the highest 120 s average during each alert, checked by brute force
     assert out.rstrip().endswith(
-        "#1 21:12:37 → 21:14:04 (peak 13.5/s)\n    #2 21:16:04 → 21:18:23 (peak 21.7/s)"
+        "#1 12:01:37 → 12:02:58 (peak 13.2/s)\n    #2 12:04:45 → 12:06:24 (peak 14.1/s)"
     )
 
 
-def test_json_alert_objects(capsys: pytest.CaptureFixture[str]) -> None:
-    objs = run_json(capsys, CSV, "--replay", "--format", "csv")
+def test_json_alert_objects(capsys: pytest.CaptureFixture[str], csv_log: str) -> None:
+    objs = run_json(capsys, csv_log, "--replay", "--format", "csv")
     alerts = [o for o in objs if o["type"] == "alert"]
     assert [(a["state"], a["at"], a["hits"]) for a in alerts][:2] == [
-        ("triggered", 1549573957, 1206),
-        ("recovered", 1549574044, 1198),
+        ("triggered", 1709294497, 1208),
+        ("recovered", 1709294578, 1200),  # back to exactly the threshold: recovered
     ]
-    assert alerts[0]["rate"] == 10.05 and alerts[0]["threshold"] == 10.0
+    assert alerts[0]["rate"] == 10.067 and alerts[0]["threshold"] == 10.0  # 1208 / 120
     summary = objs[-1]
-    assert summary["requests"] == 4830 and summary["unparsed"] == 0
-    assert summary["sections"] == {"/api": 3930, "/report": 900}
+    assert summary["requests"] == 3680 and summary["unparsed"] == 0
+    assert summary["sections"] == {"/api": 2962, "/report": 718}
     assert [(a["triggered"], a["recovered"]) for a in summary["alerts"]] == [
-        (1549573957, 1549574044),
-        (1549574164, 1549574303),
+        (1709294497, 1709294578),
+        (1709294685, 1709294784),
     ]
 
 
-def test_show_unparsed(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([str(DATA / "apachelogs_vhost_combined.log"), "--replay", "--show-unparsed"]) == 0
+def test_show_unparsed(capsys: pytest.CaptureFixture[str], accesslog: Path) -> None:
+    vhost = str(accesslog / "apachelogs_vhost_combined.log")
+    assert main([vhost, "--replay", "--show-unparsed"]) == 0
     out = capsys.readouterr().out
     assert "unparsed: Bad line" in out
     assert "unparsed 1" in out
     objs = run_json(
-        capsys, str(DATA / "apachelogs_vhost_combined.log"), "--replay", "--format",
+        capsys, vhost, "--replay", "--format",
         "vhost_combined", "--show-unparsed",
     )  # fmt: skip
     assert objs[0] == {"type": "unparsed", "line": "Bad line"}
@@ -123,21 +136,22 @@ def test_late_lines_are_counted(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--interval", "0", "--replay", CSV], "--interval: must be a positive integer"),
-        (["--threshold", "-1", "--replay", CSV], "--threshold: must be a finite number >= 0"),
-        (["--threshold", "inf", "--replay", CSV], "--threshold: must be a finite number >= 0"),
-        (["--window", "abc", "--replay", CSV], "--window: must be a positive integer, not abc"),
-        (["--format", "apache", "--replay", CSV], "unknown format 'apache'"),
-        (["--format", "regex:(", "--replay", CSV], "bad regex"),
+        (["--interval", "0", "--replay", "CSV"], "--interval: must be a positive integer"),
+        (["--threshold", "-1", "--replay", "CSV"], "--threshold: must be a finite number >= 0"),
+        (["--threshold", "inf", "--replay", "CSV"], "--threshold: must be a finite number >= 0"),
+        (["--window", "abc", "--replay", "CSV"], "--window: must be a positive integer, not abc"),
+        (["--format", "apache", "--replay", "CSV"], "unknown format 'apache'"),
+        (["--format", "regex:(", "--replay", "CSV"], "bad regex"),
         (["--replay", "/nonexistent/access.log"], "/nonexistent/access.log: No such file"),
-        (["--replay", str(DATA)], "is a directory"),
+        (["--replay", "DIR"], "is a directory"),
         (["--bogus"], "unrecognized arguments: --bogus"),
-        (["--json", "--dashboard", CSV], "exclusive"),
+        (["--json", "--dashboard", "CSV"], "exclusive"),
     ],
 )
 def test_bad_usage_is_one_line_and_exit_2(
-    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str, csv_log: str, accesslog: Path
 ) -> None:
+    args = [{"CSV": csv_log, "DIR": str(accesslog)}.get(a, a) for a in args]  # real paths
     try:
         code = main(args)
     except SystemExit as exc:  # argparse's own errors
@@ -163,47 +177,49 @@ def test_unreadable_file_exit_2(tmp_path: Path) -> None:
     assert "Permission denied" in proc.stderr and len(proc.stderr.splitlines()) == 1
 
 
-def test_replay_from_stdin() -> None:
-    data = Path(CSV).read_bytes()
+def test_replay_from_stdin(csv_log: str) -> None:
+    data = Path(csv_log).read_bytes()
     proc = subprocess.run(
         [sys.executable, "-m", "loglane", "monitor", "--replay", "-", "--json"],
         input=data, capture_output=True, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout.splitlines()[-1])
-    assert summary["requests"] == 4830
+    assert summary["requests"] == 3680
     assert len(summary["alerts"]) == 2
 
 
 def test_parallel_replay_equals_serial(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    elastic_log: str,
+) -> None:  # fmt: skip
     big = tmp_path / "big.log"
-    raw = Path(ELASTIC).read_bytes()
+    raw = Path(elastic_log).read_bytes()
     big.write_bytes(raw + b"not a request\n" + raw.replace(b"/2015:", b"/2016:") + raw[:-1])
     monkeypatch.setattr(replay_mod, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(replay_mod, "BLOCK_BYTES", 300_000)  # ~25 byte ranges
+    monkeypatch.setattr(replay_mod, "BLOCK_BYTES", len(raw) * 3 // 25)  # ~25 byte ranges
     serial = run_json(capsys, str(big), "--replay", "--jobs", "1")
     parallel = run_json(capsys, str(big), "--replay", "--jobs", "2")
     assert parallel == serial
-    assert serial[-1]["requests"] == 30000 and serial[-1]["unparsed"] == 1
+    lines = raw.count(b"\n")
+    assert serial[-1]["requests"] == 3 * lines and serial[-1]["unparsed"] == 1
 
 
-def test_html_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_html_report(tmp_path: Path, capsys: pytest.CaptureFixture[str], csv_log: str) -> None:
     out = tmp_path / "report.html"
-    assert main([CSV, "--replay", "--html", str(out)]) == 0
+    assert main([csv_log, "--replay", "--html", str(out)]) == 0
     page = out.read_text()
     assert page.startswith("<!doctype html>")
     assert "<script" not in page and "src=" not in page and "href" not in page  # self-contained
     assert page.count('<rect class="alert"') == 2  # the two alert periods, shaded
     assert 'class="threshold"' in page and "threshold 10/s" in page
-    assert "<td>/api</td><td>3930</td>" in page
+    assert "<td>/api</td><td>2962</td>" in page
     assert "wrote" in capsys.readouterr().err
 
 
-def test_dashboard_replay_renders(capsys: pytest.CaptureFixture[str]) -> None:
+def test_dashboard_replay_renders(capsys: pytest.CaptureFixture[str], csv_log: str) -> None:
     pytest.importorskip("rich")
-    assert main([CSV, "--replay", "--dashboard"]) == 0
+    assert main([csv_log, "--replay", "--dashboard"]) == 0
     out = capsys.readouterr().out
     assert "top sections" in out and "/report" in out
-    assert "High traffic alert recovered at 2019-02-07 21:18:23+00:00" in out.replace("\n│ ", " ")
+    assert "High traffic alert recovered at 2024-03-01 12:06:24+00:00" in out.replace("\n│ ", " ")

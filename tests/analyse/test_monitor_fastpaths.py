@@ -35,9 +35,6 @@ from loglane.analyse.render import (
 from loglane.analyse.replay import blocks_of_file
 from loglane.analyse.run import replay
 
-DATA = Path(__file__).parents[3] / "shared/data/accesslog"
-FILES = sorted(p for p in DATA.iterdir() if p.suffix in (".log", ".txt"))
-
 
 def _expected_seconds(times: list[bytes]) -> list[int] | None:
     try:
@@ -93,13 +90,13 @@ def test_column_times_equal_parse_time_clf_only(times: list[bytes]) -> None:
     _check_seconds(times)
 
 
-def test_column_times_on_the_real_files() -> None:
-    for path in FILES:
-        fmt = detect_format(path.read_bytes().splitlines()[:50])
-        rows = fmt.bulk.findall(path.read_bytes()) if fmt.bulk is not None else []
-        times = [r[1] for r in rows]
-        if times:
-            _check_seconds(times)
+def test_column_times_on_the_real_files(accesslog_file: Path) -> None:
+    path = accesslog_file
+    fmt = detect_format(path.read_bytes().splitlines()[:50])
+    rows = fmt.bulk.findall(path.read_bytes()) if fmt.bulk is not None else []
+    times = [r[1] for r in rows]
+    if times:
+        _check_seconds(times)
 
 
 _names = st.text(max_size=12)
@@ -142,8 +139,8 @@ def test_report_line_equals_json_dumps(report: Report) -> None:
     assert report_line(report) == json.dumps(report_json(report), ensure_ascii=False) + "\n"
 
 
-@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
-def test_report_line_on_the_real_files(path: Path) -> None:
+def test_report_line_on_the_real_files(accesslog_file: Path) -> None:
+    path = accesslog_file
     fmt = detect_format(path.read_bytes().splitlines()[:50])
     monitor = Monitor(interval=10, window=120, threshold=0.5, collapse_quiet=True)
     expected: list[str] = []
