@@ -77,11 +77,15 @@ def load_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
 
     try:
         where = os.fspath(path)
+    except TypeError as exc:  # a PathLike whose __fspath__ gives neither str nor bytes
+        raise ConfigError(f"configure(): {exc}") from None
+    try:
         with open(where, "rb") as f:
             raw = f.read()
-    except (OSError, ValueError, TypeError) as exc:  # ValueError: a NUL in the path
-        name = validate.shown(path)
-        raise ConfigError(f"{name}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{where!s}: cannot read: {exc.strerror or exc}") from None
+    except ValueError as exc:  # a NUL in the path
+        raise ConfigError(f"{where!r}: cannot read: {exc}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:  # TOML is UTF-8, by its specification

@@ -99,22 +99,21 @@ def _parse_quietly(fmt: str) -> list[tuple[str, str | None, str | None, str | No
 
 def _field_problem(key: str, spec: str, conversion: str | None) -> str | None:
     """What is wrong with one ``{key!conversion:spec}`` field, or None."""
+    field = _field(key, spec, conversion)
     if key == "" or key.isdecimal():
-        return f"positional field {{{key}}}: name a key, e.g. {{message}}"
+        return f"positional field {field}: name a key, e.g. {{message}}"
     if "." in key or "[" in key:
-        return (
-            f"{{{key}}}: attribute and index access are not supported; name a key, e.g. {{message}}"
-        )
+        return f"{field}: attribute and index access are not supported; name a key"
     if conversion not in _CONVERSIONS:
-        return f"{{{key}!{conversion}}}: unknown conversion (use !r, !s or !a)"
+        return f"{field}: unknown conversion (use !r, !s or !a)"
     if "{" in spec or "}" in spec:
-        return f"{{{key}:{spec}}}: nested fields in a format spec are not supported"
+        return f"{field}: nested fields in a format spec are not supported"
     match = _SPEC.fullmatch(spec)
     if match:
         if int(match["width"] or 0) > MAX_WIDTH:
-            return f"{{{key}:{spec}}}: width over {MAX_WIDTH}"
+            return f"{field}: width over {MAX_WIDTH}"
         if int(match["precision"] or 0) > MAX_PRECISION:
-            return f"{{{key}:{spec}}}: precision over {MAX_PRECISION}"
+            return f"{field}: precision over {MAX_PRECISION}"
     if conversion is not None:
         sample: object = "text"  # a conversion always gives a str, whatever the key
     elif key in RECORD_KEYS:
@@ -124,20 +123,20 @@ def _field_problem(key: str, spec: str, conversion: str | None) -> str | None:
     try:
         format(sample, spec)
     except (ValueError, TypeError) as exc:
-        return f"{{{key}:{spec}}}: {exc}"
+        return f"{field}: {exc}"
     return None
 
 
 def _compiled_field(key: str, spec: str, conversion: str | None) -> str:
     if key not in RECORD_KEYS or (key == "levelno" and spec and conversion is None):
         key = SAFE + key
-    return (
-        "{"
-        + key
-        + ("" if conversion is None else "!" + conversion)
-        + (":" + spec if spec else "")
-        + "}"
-    )
+    return _field(key, spec, conversion)
+
+
+def _field(key: str, spec: str, conversion: str | None) -> str:
+    """``{key!conversion:spec}``, as written."""
+    conv = "" if conversion is None else "!" + conversion
+    return "{" + key + conv + (":" + spec if spec else "") + "}"
 
 
 __all__ = ["MAX_PRECISION", "MAX_WIDTH", "RECORD_KEYS", "SAFE", "compile_template", "from_stdlib"]
