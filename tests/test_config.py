@@ -493,7 +493,7 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[_Collect
         loglane.release_stdlib()
 
 
-@settings(max_examples=200, deadline=None,
+@settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(config=CONFIG)
 def test_generated_configurations_raise_only_config_error_and_change_nothing(
@@ -545,7 +545,7 @@ TOML_TEXT = (CONFIG.map(to_toml) | CONFIG.map(lambda c: "[tool.loglane]\n" + to_
              | st.lists(TOML_LINE, max_size=8).map("\n".join) | st.text(max_size=40))
 
 
-@settings(max_examples=150, deadline=None,
+@settings(max_examples=120, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(document=TOML_TEXT.map(lambda t: t.encode("utf-8", "surrogatepass")) | st.binary())
 def test_generated_toml_files_raise_only_config_error_and_change_nothing(

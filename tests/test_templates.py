@@ -223,7 +223,7 @@ RECORDS = st.builds(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(fmt=TEMPLATES, records=st.lists(RECORDS, min_size=1, max_size=4))
 def test_generated_templates_fail_at_construction_or_never(fmt: str, records: list[Record]) -> None:
     try:
@@ -248,7 +248,7 @@ FIELD_OF_RECORD = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     fmt=st.lists(FIELD_OF_RECORD, min_size=1, max_size=3).map("|".join),
     records=st.lists(RECORDS, min_size=1, max_size=4),
@@ -270,7 +270,7 @@ class _Dash(dict[str, Any]):
         return "-"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     fmt=TEMPLATES,
     fields=st.dictionaries(
