@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from loglane import validate
@@ -104,6 +105,19 @@ def load_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
+@contextmanager
+def _closed_on_error(made: list[Sink]) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        for sink in made:
+            try:
+                sink.close()
+            except Exception:  # the configuration error is the one to report
+                pass
+        raise
+
+
 def build(data: Mapping[str, Any]) -> tuple[Plan, dict[str, Any]]:
     """Check ``data`` and build the sinks; raise ConfigError naming the first mistake.
 
@@ -124,38 +138,11 @@ def build(data: Mapping[str, Any]) -> tuple[Plan, dict[str, Any]]:
     block_timeout = _check(validate.block_timeout, data.get("block_timeout", 10.0),
                            "block_timeout")
 
-    made: list[Sink] = []  # sinks holding what this call opened: closed if it fails
-    try:
-        sinks, names = _sinks(data.get("sinks"), (fmt, as_json, utc), made)
-        return _finish(data, formatter, sinks, names, queue_size, overflow, block_timeout)
-    except BaseException:
-        for sink in made:
-            try:
-                sink.close()
-            except Exception:  # the configuration error is the one to report
-                pass
-        raise
-
-
-def _finish(data: Mapping[str, Any], formatter: Formatter, sinks: list[Sink],
-            names: dict[str, list[int]], queue_size: int, overflow: str,
-            block_timeout: float | None) -> tuple[Plan, dict[str, Any]]:
-    """The routes and extras around the sinks: the rest of ``build``."""
-    routes = _routes(data.get("loggers", {}), names, len(sinks))
-    root = routes.get("", Route())
     level = _level(data["level"], "level") if "level" in data else None
-    if level is not None and root.level is not None:
-        raise ConfigError("level: the root level is given twice (level and loggers.root.level)")
     try:
         env = env_level()
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    root_level = next(lv for lv in (env, level, root.level, 20) if lv is not None)
-    if root.sinks is None:  # the root takes every sink that no prefix claims for itself
-        claimed = {i for r in routes.values() for i in (r.sinks or ())}
-        root = Route(root.level, tuple(i for i in range(len(sinks)) if i not in claimed))
-    routes[""] = Route(root_level, root.sinks)
-
     extras: dict[str, Any] = {}
     capture = data.get("capture_stdlib", False)
     if capture is True:
@@ -163,6 +150,20 @@ def _finish(data: Mapping[str, Any], formatter: Formatter, sinks: list[Sink],
     elif capture is not False:
         extras["capture_stdlib"] = _level(capture, "capture_stdlib")
     extras["excepthook"] = _bool(data, "excepthook", "", False)
+    # Sinks last: the only step that may open something (closed again if a later key fails).
+    made: list[Sink] = []
+    with _closed_on_error(made):
+        sinks, names = _sinks(data.get("sinks"), (fmt, as_json, utc), made)
+        routes = _routes(data.get("loggers", {}), names, len(sinks))
+        root = routes.get("", Route())
+        if level is not None and root.level is not None:
+            raise ConfigError("level: the root level is given twice (level and "
+                              "loggers.root.level)")
+    root_level = next(lv for lv in (env, level, root.level, 20) if lv is not None)
+    if root.sinks is None:  # the root takes every sink that no prefix claims for itself
+        claimed = {i for r in routes.values() for i in (r.sinks or ())}
+        root = Route(root.level, tuple(i for i in range(len(sinks)) if i not in claimed))
+    routes[""] = Route(root_level, root.sinks)
     plan = Plan(sinks=tuple(sinks), routes=routes, formatter=formatter, queue_size=queue_size,
                 overflow=overflow, block_timeout=block_timeout)
     return plan, extras
