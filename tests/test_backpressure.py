@@ -170,5 +170,5 @@ def test_drop_is_still_available_and_never_waits(wait_until: Callable[..., None]
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1, "5", True])
 def test_block_timeout_must_be_a_real_number(bad: Any) -> None:
-    with pytest.raises(ValueError, match="block_timeout must be a number >= 0 or None"):
+    with pytest.raises(ValueError, match="block_timeout must be a"):
         loglane.Logger("x", None, block_timeout=bad)

@@ -15,16 +15,16 @@ from dataclasses import dataclass, field
 from queue import SimpleQueue
 from typing import Any
 
+from loglane import validate
 from loglane.format import BatchFormatter, batch_formatter, safe_str, type_name
 from loglane.sinks.base import Formatter, Sink
+from loglane.validate import DEFAULT_BLOCK_TIMEOUT, DEFAULT_OVERFLOW, OVERFLOW_POLICIES
+
+__all__ = ["DEFAULT_BLOCK_TIMEOUT", "DEFAULT_OVERFLOW", "OVERFLOW_POLICIES", "Channel",
+           "SinkState", "may_log", "pace_mark"]
 
 RawRecord = tuple[Any, ...]  # Record's fields in order; see loglane.record.Record
 
-OVERFLOW_POLICIES = ("block", "drop")
-DEFAULT_OVERFLOW = "block"
-# Under "block", how long the writer may make no progress before calls stop waiting and drop
-# (until it moves again). A writer that is slow but moving is always waited for.
-DEFAULT_BLOCK_TIMEOUT = 5.0
 
 
 @dataclass
@@ -109,15 +109,9 @@ class Channel:
         overflow: str,
         block_timeout: float | None,
     ) -> None:
-        if overflow not in OVERFLOW_POLICIES:
-            raise ValueError(f"overflow must be 'drop' or 'block', not {overflow!r}")
-        if not isinstance(queue_size, int) or isinstance(queue_size, bool) or queue_size < 1:
-            raise ValueError(f"queue_size must be a positive int, not {queue_size!r}")
-        if block_timeout is not None and not (
-            isinstance(block_timeout, int | float) and not isinstance(block_timeout, bool)
-            and 0 <= block_timeout < float("inf")
-        ):
-            raise ValueError(f"block_timeout must be a number >= 0 or None, not {block_timeout!r}")
+        queue_size = validate.queue_size(queue_size)
+        overflow = validate.overflow(overflow)
+        block_timeout = validate.block_timeout(block_timeout)
         self.name = name
         self.queue: deque[RawRecord] = deque()
         self.queue_size = queue_size

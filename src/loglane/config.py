@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
-from loglane.channel import OVERFLOW_POLICIES
-from loglane.format import JsonFormatter, TextFormatter
+from loglane import validate
 from loglane.logger import DEFAULT_QUEUE_SIZE
 from loglane.plan import ENV_LEVEL, Plan, Route, env_level
-from loglane.record import parse_level
 from loglane.registry import REGISTRY
 from loglane.sinks.base import Formatter, Sink
 from loglane.sinks.console import CallableSink, ConsoleSink
@@ -61,6 +60,7 @@ def configure(source: Mapping[str, Any] | str | os.PathLike[str] | None = None,
                           f"{type(source).__name__}")
     data.update(options)
     plan, extras = build(data)
+    # Nothing below can fail on account of the configuration: every value was checked above.
     REGISTRY.apply(plan)
     if extras.get("capture_stdlib") is not None:
         from loglane.stdlib import capture_stdlib
@@ -76,22 +76,54 @@ def configure(source: Mapping[str, Any] | str | os.PathLike[str] | None = None,
 def load_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
     import tomllib  # here: its import costs more than the rest of configure()
 
-    where = os.fspath(path)
+    try:
+        where = os.fspath(path)
+    except TypeError as exc:  # a PathLike whose __fspath__ gives neither str nor bytes
+        raise ConfigError(f"configure(): {exc}") from None
     try:
         with open(where, "rb") as f:
-            data = tomllib.load(f)
+            raw = f.read()
     except OSError as exc:
-        raise ConfigError(f"{where}: cannot read: {exc.strerror or exc}") from None
+        raise ConfigError(f"{where!s}: cannot read: {exc.strerror or exc}") from None
+    except ValueError as exc:  # a NUL in the path
+        raise ConfigError(f"{where!r}: cannot read: {exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:  # TOML is UTF-8, by its specification
+        bad = raw[exc.start:exc.start + 1]
+        raise ConfigError(f"{where}: not UTF-8 (byte {exc.start} is {bad!r}); a TOML file "
+                          "is UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: invalid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays and tables
+        raise ConfigError(f"{where}: invalid TOML: arrays or tables nested too deeply") from None
     tool = data.get("tool")
     if isinstance(tool, dict) and isinstance(tool.get("loglane"), dict):
         return dict(tool["loglane"])
     return data
 
 
+@contextmanager
+def _closed_on_error(made: list[Sink]) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        for sink in made:
+            try:
+                sink.close()
+            except Exception:  # the configuration error is the one to report
+                pass
+        raise
+
+
 def build(data: Mapping[str, Any]) -> tuple[Plan, dict[str, Any]]:
-    """Check ``data`` and build the sinks; raise ConfigError naming the first mistake."""
+    """Check ``data`` and build the sinks; raise ConfigError naming the first mistake.
+
+    On a mistake, a stdlib handler made for a sink already built (``logging.FileHandler``
+    opens its file at once) is closed again: a failed configuration leaves nothing open.
+    """
     if not isinstance(data, Mapping):
         raise ConfigError(f"configuration: expected a table, got {type(data).__name__}")
     _known(data, _TOP, "")
@@ -99,34 +131,20 @@ def build(data: Mapping[str, Any]) -> tuple[Plan, dict[str, Any]]:
     as_json = _bool(data, "json", "", False)
     fmt = _opt(data, "format", str, "")
     formatter = _formatter(fmt, as_json, utc, "")
-    queue_size = _opt(data, "queue_size", int, "")
-    if queue_size is None:
-        queue_size = DEFAULT_QUEUE_SIZE
-    elif queue_size < 1:
-        raise ConfigError(f"queue_size: must be a positive int, got {queue_size}")
-    overflow = _opt(data, "overflow", str, "") or "drop"
-    if overflow not in OVERFLOW_POLICIES:
-        raise ConfigError(f"overflow: must be 'drop' or 'block', got {overflow!r}")
-    block_timeout = _opt(data, "block_timeout", (int, float), "")
-    if block_timeout is not None and block_timeout < 0:
-        raise ConfigError(f"block_timeout: must be >= 0, got {block_timeout}")
+    queue_size = _check(validate.queue_size, _given(data, "queue_size", DEFAULT_QUEUE_SIZE),
+                        "queue_size")
+    overflow = _check(validate.overflow, _given(data, "overflow", validate.DEFAULT_OVERFLOW),
+                      "overflow")
+    # (None, from Python, is no limit here, as in Logger(block_timeout=None).)
+    block_timeout = _check(validate.block_timeout,
+                           data.get("block_timeout", validate.DEFAULT_BLOCK_TIMEOUT),
+                           "block_timeout")
 
-    sinks, names = _sinks(data.get("sinks"), (fmt, as_json, utc))
-    routes = _routes(data.get("loggers", {}), names, len(sinks))
-    root = routes.get("", Route())
     level = _level(data["level"], "level") if "level" in data else None
-    if level is not None and root.level is not None:
-        raise ConfigError("level: the root level is given twice (level and loggers.root.level)")
     try:
         env = env_level()
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    root_level = next(lv for lv in (env, level, root.level, 20) if lv is not None)
-    if root.sinks is None:  # the root takes every sink that no prefix claims for itself
-        claimed = {i for r in routes.values() for i in (r.sinks or ())}
-        root = Route(root.level, tuple(i for i in range(len(sinks)) if i not in claimed))
-    routes[""] = Route(root_level, root.sinks)
-
     extras: dict[str, Any] = {}
     capture = data.get("capture_stdlib", False)
     if capture is True:
@@ -134,9 +152,22 @@ def build(data: Mapping[str, Any]) -> tuple[Plan, dict[str, Any]]:
     elif capture is not False:
         extras["capture_stdlib"] = _level(capture, "capture_stdlib")
     extras["excepthook"] = _bool(data, "excepthook", "", False)
+    # Sinks last: the only step that may open something (closed again if a later key fails).
+    made: list[Sink] = []
+    with _closed_on_error(made):
+        sinks, names = _sinks(data.get("sinks"), (fmt, as_json, utc), made)
+        routes = _routes(data.get("loggers", {}), names, len(sinks))
+        root = routes.get("", Route())
+        if level is not None and root.level is not None:
+            raise ConfigError("level: the root level is given twice (level and "
+                              "loggers.root.level)")
+    root_level = next(lv for lv in (env, level, root.level, 20) if lv is not None)
+    if root.sinks is None:  # the root takes every sink that no prefix claims for itself
+        claimed = {i for r in routes.values() for i in (r.sinks or ())}
+        root = Route(root.level, tuple(i for i in range(len(sinks)) if i not in claimed))
+    routes[""] = Route(root_level, root.sinks)
     plan = Plan(sinks=tuple(sinks), routes=routes, formatter=formatter, queue_size=queue_size,
-                overflow=overflow,
-                block_timeout=10.0 if block_timeout is None else float(block_timeout))
+                overflow=overflow, block_timeout=block_timeout)
     return plan, extras
 
 
@@ -146,7 +177,7 @@ def build(data: Mapping[str, Any]) -> tuple[Plan, dict[str, Any]]:
 Style = tuple[str | None, bool, bool]  # the top level's format, json, utc
 
 
-def _sinks(raw: Any, top: Style) -> tuple[list[Sink], dict[str, list[int]]]:
+def _sinks(raw: Any, top: Style, made: list[Sink]) -> tuple[list[Sink], dict[str, list[int]]]:
     if raw is None:  # no sinks key: the console split that get_logger uses by default
         raw = [{"kind": "console", "stream": "stdout", "max_level": "WARNING"},
                {"kind": "console", "stream": "stderr", "level": "WARNING"}]
@@ -167,17 +198,19 @@ def _sinks(raw: Any, top: Style) -> tuple[list[Sink], dict[str, list[int]]]:
         if not isinstance(spec, Mapping):
             raise ConfigError(f"{where}: expected a table or a Sink, got {type(spec).__name__}")
         name = _opt(spec, "name", str, where + ".") or key_name or spec.get("kind")
-        sinks.append(_sink(spec, where, top))
+        sink = _sink(spec, where, top, made)
+        sinks.append(sink)
         names.setdefault(str(name), []).append(len(sinks) - 1)
     return sinks, names
 
 
-def _sink(spec: Mapping[str, Any], where: str, top: Style) -> Sink:
+def _sink(spec: Mapping[str, Any], where: str, top: Style, made: list[Sink]) -> Sink:
     kind = spec.get("kind")
     if kind is None:
         raise ConfigError(f"{where}: missing 'kind' (one of: {', '.join(_KINDS)})")
-    if kind not in _KINDS:
-        raise ConfigError(f"{where}.kind: unknown sink kind {kind!r} (known: {', '.join(_KINDS)})")
+    if not isinstance(kind, str) or kind not in _KINDS:
+        raise ConfigError(f"{where}.kind: unknown sink kind {validate.shown(kind)} "
+                          f"(known: {', '.join(_KINDS)})")
     if kind not in _LAZY:
         _known(spec, _COMMON | _KINDS[kind], where + ".")
     level = _level(spec["level"], f"{where}.level") if "level" in spec else 0
@@ -192,7 +225,7 @@ def _sink(spec: Mapping[str, Any], where: str, top: Style) -> Sink:
     elif sink_utc != top_utc:  # lines in the same time as the sink's file names
         formatter = _formatter(top_fmt, top_json, sink_utc, where + ".")
     try:
-        sink = _make(kind, spec, where, level, sink_utc)
+        sink = _make(kind, spec, where, level, sink_utc, made)
     except ConfigError:
         raise
     except (ValueError, TypeError, OSError) as exc:  # the sink's own, clear, messages
@@ -200,7 +233,8 @@ def _sink(spec: Mapping[str, Any], where: str, top: Style) -> Sink:
     except Exception as exc:  # a user's factory or handler class failing in its own way
         raise ConfigError(f"{where}: {type(exc).__name__}: {exc}") from None
     if not isinstance(sink, Sink):
-        raise ConfigError(f"{where}: the factory returned {sink!r}, not a loglane Sink")
+        raise ConfigError(f"{where}: the factory returned {validate.shown(sink)}, "
+                          "not a loglane Sink")
     if "level" in spec or kind != "factory":  # a factory's own level stands unless given
         sink.level = level
     if max_level is not None:
@@ -210,7 +244,8 @@ def _sink(spec: Mapping[str, Any], where: str, top: Style) -> Sink:
     return sink
 
 
-def _make(kind: str, spec: Mapping[str, Any], where: str, level: int, utc: bool) -> Any:
+def _make(kind: str, spec: Mapping[str, Any], where: str, level: int, utc: bool,
+          made: list[Sink]) -> Any:
     if kind == "file":
         path = _required(spec, "path", str, where)
         retention = _opt(spec, "retention_days", int, where + ".")
@@ -221,8 +256,9 @@ def _make(kind: str, spec: Mapping[str, Any], where: str, level: int, utc: bool)
         if stream not in ("stdout", "stderr"):
             raise ConfigError(f"{where}.stream: must be 'stdout' or 'stderr', got {stream!r}")
         color = spec.get("color", "auto")
-        if color not in (True, False, "auto"):
-            raise ConfigError(f"{where}.color: must be true, false or \"auto\", got {color!r}")
+        if not isinstance(color, bool) and color != "auto":  # (1 == True: not a colour)
+            raise ConfigError(f"{where}.color: must be true, false or \"auto\", "
+                              f"got {validate.shown(color)}")
         return ConsoleSink(stream, level, color=None if color == "auto" else color)
     if kind == "callable":
         fn = resolve(_required(spec, "target", str, where), f"{where}.target")
@@ -234,7 +270,7 @@ def _make(kind: str, spec: Mapping[str, Any], where: str, level: int, utc: bool)
 
         from loglane.stdlib import StdlibSink
 
-        obj = resolve(_required(spec, "handler", str, where), f"{where}.handler")
+        obj = handler = resolve(_required(spec, "handler", str, where), f"{where}.handler")
         args = _opt(spec, "args", dict, where + ".") or {}
         if not isinstance(obj, logging.Handler):
             if not callable(obj):
@@ -242,8 +278,11 @@ def _make(kind: str, spec: Mapping[str, Any], where: str, level: int, utc: bool)
                                   "logging.Handler or a factory of one")
             obj = obj(**args)
         if not isinstance(obj, logging.Handler):
-            raise ConfigError(f"{where}.handler: made {obj!r}, not a logging.Handler")
-        return StdlibSink(obj, level)
+            raise ConfigError(f"{where}.handler: made {validate.shown(obj)}, not a logging.Handler")
+        sink = StdlibSink(obj, level)
+        if obj is not handler:  # made here, so ours to close (a handler instance is not)
+            made.append(sink)
+        return sink
     if kind == "factory":
         fn = resolve(_required(spec, "factory", str, where), f"{where}.factory")
         return fn(**(_opt(spec, "args", dict, where + ".") or {}))  # errors: see _sink
@@ -289,6 +328,9 @@ def _routes(raw: Any, names: dict[str, list[int]], count: int) -> dict[str, Rout
                 raise ConfigError(f"{where}.sinks: expected a list of sink names")
             found: list[int] = []
             for i, ref in enumerate(refs):
+                if isinstance(ref, bool) or not isinstance(ref, str | int):
+                    raise ConfigError(f"{where}.sinks[{i}]: expected a sink name, got "
+                                      f"{validate.shown(ref)}")
                 idx = names.get(str(ref))
                 if idx is None:
                     known = ", ".join(repr(n) for n in names) or "none"
@@ -326,21 +368,30 @@ def resolve(target: str, where: str) -> Any:
 
 
 def _formatter(fmt: str | None, as_json: bool, utc: bool, where: str) -> Formatter:
-    if as_json:
-        if fmt is not None:
-            raise ConfigError(f"{where}format: give either format or json = true, not both")
-        return JsonFormatter(utc=utc)
+    if as_json and fmt is not None:
+        raise ConfigError(f"{where}format: give either format or json = true, not both")
     try:
-        return TextFormatter(fmt, utc=utc)
+        return validate.formatter(fmt, json=as_json, utc=utc)
     except ValueError as exc:
         raise ConfigError(f"{where}format: {exc}") from None
 
 
-def _level(value: Any, where: str) -> int:
+def _given(spec: Mapping[str, Any], key: str, default: Any) -> Any:
+    """``spec[key]``; its default when absent or None (as in Python's keyword arguments)."""
+    value = spec.get(key)
+    return default if value is None else value
+
+
+def _check(check: Any, value: Any, where: str) -> Any:
+    """``check(value, where)`` from loglane.validate, its ValueError as a ConfigError."""
     try:
-        return parse_level(value)
+        return check(value, where)
     except ValueError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+        raise ConfigError(str(exc)) from None
+
+
+def _level(value: Any, where: str) -> int:
+    return _check(validate.level, value, where)  # type: ignore[no-any-return]
 
 
 def _known(spec: Mapping[str, Any], known: set[str], where: str) -> None:
@@ -361,7 +412,7 @@ def _opt(spec: Mapping[str, Any], key: str, t: Any, where: str) -> Any:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, t):
-        raise ConfigError(f"{where}{key}: expected {_type_name(t)}, got {value!r}")
+        raise ConfigError(f"{where}{key}: expected {_type_name(t)}, got {validate.shown(value)}")
     return value
 
 
@@ -374,7 +425,7 @@ def _required(spec: Mapping[str, Any], key: str, t: Any, where: str) -> Any:
 def _bool(spec: Mapping[str, Any], key: str, where: str, default: bool) -> bool:
     value = spec.get(key, default)
     if not isinstance(value, bool):
-        raise ConfigError(f"{where}{key}: expected true or false, got {value!r}")
+        raise ConfigError(f"{where}{key}: expected true or false, got {validate.shown(value)}")
     return value
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from loglane.record import ExcInfo, Record, level_name
+from loglane.template import RECORD_KEYS, SAFE, compile_template
 
 _NS = 1_000_000_000
 _MS = 1_000_000
@@ -135,15 +136,17 @@ class TextFormatter:
         self._sec = -1
         self._sec_text = ""
         self._templates: dict[tuple[str, int, str], str] = {}
-        if fmt is not None:
-            self._check_template(fmt)
+        self._compiled = "" if fmt is None else self._check_template(fmt)
 
-    def _check_template(self, fmt: str) -> None:
-        sample = dict(time="", iso="", ts=0.0, name="", level="", levelno=0, message="", fields="")
-        try:
-            fmt.format_map(_Fallback(sample))
-        except (ValueError, IndexError) as exc:
-            raise ValueError(f"invalid fmt {fmt!r}: {exc}") from None
+    @staticmethod
+    def _check_template(fmt: str) -> str:
+        """The template ``_template`` runs, or ValueError now (see loglane.template)."""
+        compiled = compile_template(fmt)
+        try:  # what compile_template accepts must format; a slip there must not cost lines
+            compiled.format_map(_Fallback(RECORD_KEYS))
+        except Exception as exc:
+            raise ValueError(f"invalid fmt {fmt!r}: {type(exc).__name__}: {exc}") from None
+        return compiled
 
     def _second(self, sec: int) -> str:
         tm = self._to_tm(sec)
@@ -260,7 +263,7 @@ class TextFormatter:
             fields=render_fields(fields) if fields else "",
         )
         try:
-            line = self.fmt.format_map(_Fallback(values))  # type: ignore[union-attr]
+            line = self._compiled.format_map(_Fallback(values))
         except BaseException as err:
             if interrupted(err):
                 raise
@@ -273,10 +276,43 @@ class TextFormatter:
 
 
 class _Fallback(dict[str, Any]):
-    """Unknown template keys render as ``-`` instead of raising, like a missing field."""
+    """A record's values for a compiled template (see loglane.template).
 
-    def __missing__(self, key: str) -> str:
+    A key marked ``SAFE`` is a record's field (or ``levelno`` with a spec): it comes wrapped
+    in a ``_Field``, ``-`` when the record lacks it. Any other unknown key renders as ``-``.
+    """
+
+    def __missing__(self, key: str) -> object:
+        if key[:1] == SAFE:
+            return _Field(self.get(key[1:], "-"))
         return "-"
+
+
+class _Field:
+    """A field's value in a template: formats with the template's spec where the value
+    allows it, as text where it does not, and never raises (a field can hold anything)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __format__(self, spec: str) -> str:
+        value = self.value
+        try:
+            return format(value, spec)
+        except Exception:
+            text = safe_str(value)
+            try:
+                return format(text, spec)
+            except Exception:
+                return text
+
+    def __str__(self) -> str:
+        return safe_str(self.value)
+
+    def __repr__(self) -> str:
+        return safe_repr(self.value)
 
 
 def iso_time(ts_ns: int, utc: bool) -> str:

@@ -24,6 +24,7 @@ from time import sleep as _sleep
 from typing import Any
 
 from loglane import context as _context
+from loglane import validate
 from loglane.capture import IMMUTABLE, capture_fields, immutable, pop_exc_info
 from loglane.channel import (
     DEFAULT_BLOCK_TIMEOUT,
@@ -35,8 +36,6 @@ from loglane.channel import (
 from loglane.clock import Clock, monotonic, now_ns
 from loglane.context import fields as _ctx_fields
 from loglane.format import (
-    JsonFormatter,
-    TextFormatter,
     error_text,
     interrupted,
     render_message,
@@ -85,17 +84,14 @@ class Logger:
     ) -> None:
         if not isinstance(name, str):
             raise TypeError(f"logger name must be a str, not {type(name).__name__}")
-        formatter: Formatter
-        if json:
-            if fmt is not None:
-                raise ValueError("give either fmt or json=True, not both")
-            formatter = JsonFormatter(utc=utc)
-        elif fmt is None or isinstance(fmt, str):
-            formatter = TextFormatter(fmt, utc=utc)
-        elif callable(fmt):
-            formatter = fmt
-        else:
-            raise TypeError(f"fmt must be a str or a callable, not {type(fmt).__name__}")
+        # Every argument is checked before anything is built (no directory made for nothing).
+        formatter = validate.formatter(fmt, json=json, utc=utc)
+        queue_size = validate.queue_size(queue_size)
+        overflow = validate.overflow(overflow)
+        block_timeout = validate.block_timeout(block_timeout)
+        file_level = validate.optional_level(file_level, "file_level")
+        stdout_level = validate.optional_level(stdout_level, "stdout_level")
+        stderr_level = validate.optional_level(stderr_level, "stderr_level")
         all_sinks: list[Sink] = []
         if filepath is not None and file_level is not None:
             if socket is not None:
@@ -105,8 +101,8 @@ class Logger:
             else:
                 all_sinks.append(FileSink(filepath, level=file_level, utc=utc,
                                           retention_days=retention_days, compress=compress))
-        out_max = None if stderr_level is None else parse_level(stderr_level)
-        if stdout_level is not None and (out_max is None or parse_level(stdout_level) < out_max):
+        out_max = stderr_level
+        if stdout_level is not None and (out_max is None or stdout_level < out_max):
             all_sinks.append(ConsoleSink("stdout", level=stdout_level, max_level=out_max))
         if stderr_level is not None:
             all_sinks.append(ConsoleSink("stderr", level=stderr_level))
