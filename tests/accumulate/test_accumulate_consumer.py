@@ -212,13 +212,13 @@ class _AckLoser(Consumer):
 
     lost = False
 
-    def _flush(self, channel: Any, batch: list[Any], last_tag: int) -> None:
+    def _flush(self, channel: Any, dead: Any, batch: list[Any], last_tag: int) -> None:
         if not self.lost and batch:
-            self.stats.new += self.store.add(batch)
+            self.stats.new += self.store.add([p.item for p in batch])
             self.lost = True
             channel.connection.close()  # the broker requeues the unacked batch
             return
-        super()._flush(channel, batch, last_tag)
+        super()._flush(channel, dead, batch, last_tag)
 
 
 def test_redelivered_after_commit_is_counted_once(
