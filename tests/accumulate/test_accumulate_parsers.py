@@ -172,9 +172,7 @@ def test_huge_line_is_cheap_and_names_are_capped() -> None:
     assert p.lines == 3
 
 
-def _reference(
-    text: str, source: str, alone: bool = True
-) -> tuple[list[tuple[str, Status]], int]:
+def _reference(text: str, source: str, alone: bool = True) -> tuple[list[tuple[str, Status]], int]:
     """The documented rules, line by line and slowly: (outcomes, anomalies) of a whole file
     (``alone``: of a file made of ``text`` only, which may then be not understood at all)."""
     words = {"PASS": P, "PASSED": P, "OK": P, "FAIL": F, "FAILED": F, "ERROR": F}
