@@ -35,6 +35,25 @@ def truth(texts: list[str]) -> dict[str, tuple[int, int, int]]:
     return {n: (passes[n] + fails[n], passes[n], fails[n]) for n in set(passes) | set(fails)}
 
 
+def workload(
+    seed: int, files: int, tests: int, max_lines: int
+) -> tuple[list[str], list[tuple[bytes, dict[str, Any], str]]]:
+    """Logs split into `lines` messages (body, headers, id), shuffled as if many shippers
+    interleaved; and the logs, for their truth."""
+    from loglane.wire import HEADER_KIND, HEADER_OFFSET, HEADER_SOURCE, message_id
+
+    rng = random.Random(seed)
+    texts = [make_log(rng, tests) for _ in range(files)]
+    msgs: list[tuple[bytes, dict[str, Any], str]] = []
+    for i, text in enumerate(texts):
+        src = f"/ci/host{i % 3}/run{i}.log"
+        for offset, chunk in split_lines(rng, text, max_lines):
+            headers = {HEADER_SOURCE: src, HEADER_OFFSET: offset, HEADER_KIND: "lines"}
+            msgs.append((chunk, headers, message_id(f"{src}:{i}", offset)))
+    rng.shuffle(msgs)  # as if many shippers interleaved
+    return texts, msgs
+
+
 def split_lines(rng: random.Random, text: str, max_lines: int) -> list[tuple[int, bytes]]:
     """Cut ``text`` at line boundaries into (byte offset, chunk) pieces of 1..max_lines lines."""
     lines = text.encode().splitlines(keepends=True)

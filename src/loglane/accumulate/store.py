@@ -185,7 +185,7 @@ class Store:
                     self.db.execute(stmt)
             self.db.commit()
         except Exception as exc:
-            self.db.rollback()
+            self._rollback()
             raise StoreError(f"cannot create the store's tables: {one_line(exc)}") from None
 
     def close(self) -> None:
@@ -221,14 +221,15 @@ class Store:
                 self._known_pairs |= self._pending_pairs
                 return len(fresh)
             except Exception as exc:
-                self.db.rollback()
+                usable = self._rollback()
                 # concurrent PostgreSQL writers can deadlock on the shared counter rows;
                 # the transaction was rolled back whole, so doing it again is safe
-                if attempt < 4 and type(exc).__name__ in _RETRYABLE:
+                if usable and attempt < 4 and type(exc).__name__ in _RETRYABLE:
                     time.sleep(0.05 * (attempt + 1))
                     continue
+                refused = usable and self.db.refuses(exc)
                 raise StoreError(
-                    f"cannot write to the store: {one_line(exc)}", refused=self.db.refuses(exc)
+                    f"cannot write to the store: {one_line(exc)}", refused=refused
                 ) from None
         raise AssertionError("unreachable")
 
@@ -266,8 +267,17 @@ class Store:
             self.db.upsert(self._sql["dead"], rows)
             self.db.commit()
         except Exception as exc:
-            self.db.rollback()
+            self._rollback()
             raise StoreError(f"cannot write to the store: {one_line(exc)}") from None
+
+    def _rollback(self) -> bool:
+        """Roll back after a failure; False when even that fails (the connection is gone),
+        which is then no refusal of the data: the store itself is unusable."""
+        try:
+            self.db.rollback()
+        except Exception:
+            return False
+        return True
 
     def _insert_ids(self, items: Sequence[Contribution]) -> list[Contribution]:
         now = time.time()
@@ -373,7 +383,7 @@ class Store:
             self.db.rollback()
             return out
         except Exception as exc:
-            self.db.rollback()
+            self._rollback()
             raise StoreError(f"cannot read the store: {one_line(exc)}") from None
 
 
