@@ -50,7 +50,9 @@ def refuse_names_starting_poison(url: str) -> None:
         import psycopg
 
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("ALTER TABLE acc_tests ADD CONSTRAINT no_poison CHECK (name NOT LIKE 'poison%')")
+            conn.execute(
+                "ALTER TABLE acc_tests ADD CONSTRAINT no_poison CHECK (name NOT LIKE 'poison%')"
+            )
     else:
         with sqlite3.connect(url) as db:
             db.execute(
