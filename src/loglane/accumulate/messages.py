@@ -127,7 +127,7 @@ def _message_id(value: object) -> str:
         raise Malformed(f"message_id is not text: {shown(value)}")
     if not is_clean(value):
         raise Malformed(f"message_id holds a NUL or an unpaired surrogate: {shown(value)}")
-    if len(value.encode("utf-8")) > MAX_MESSAGE_ID_BYTES:
+    if len(value) * 4 > MAX_MESSAGE_ID_BYTES and len(value.encode()) > MAX_MESSAGE_ID_BYTES:
         raise Malformed(f"message_id is longer than {MAX_MESSAGE_ID_BYTES} bytes")
     return value
 
