@@ -27,6 +27,7 @@ from broker_helpers import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from loglane.accumulate import results_cli
 from loglane.accumulate.consumer import Consumer, ConsumerOptions
 from loglane.accumulate.messages import Malformed, from_message
 from loglane.accumulate.store import Store, StoreError
@@ -73,7 +74,12 @@ def lines(source: str, offset: Any = 0) -> dict[str, Any]:
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_poison_batched_with_good_messages_is_dead_lettered_and_consumers_stay_up(
-    rabbitmq_url: str, queue: str, tmp_path: Path, backend: str, request: pytest.FixtureRequest
+    rabbitmq_url: str,
+    queue: str,
+    tmp_path: Path,
+    backend: str,
+    request: pytest.FixtureRequest,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     url = store_url(backend, tmp_path, request)
     refuse_names_starting_poison(url)
@@ -118,6 +124,8 @@ def test_poison_batched_with_good_messages_is_dead_lettered_and_consumers_stay_u
         s = load(st)
     assert s.counts() == {**truth(texts), "a\ufffdb": (1, 1, 0)}
     assert s.dead == {"malformed": 3, "refused": 1} and s.dead_letters == 4
+    assert results_cli.main(["--store", url]) == 0
+    assert "dead letters: 4 (3 malformed, 1 refused by the store;" in capsys.readouterr().out
     letters = drain(rabbitmq_url, dead_q)
     by_id = {props.message_id: (props.headers[HEADER_REASON], body) for props, body in letters}
     assert set(by_id) == {mid for _, _, mid in poison}
