@@ -1,4 +1,4 @@
-"""Fixtures of the accumulate tests: a PostgreSQL store in a schema of its own."""
+"""Fixtures of the accumulate tests: a PostgreSQL store in a schema of its own, a queue."""
 
 from __future__ import annotations
 
@@ -19,3 +19,19 @@ def pg_store_url(postgres_url: str) -> Iterator[str]:
     yield f"{postgres_url}{sep}options=-csearch_path%3D{schema}"
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def queue(rabbitmq_url: str) -> Iterator[str]:
+    """A fresh queue name; the queue and its dead-letter queue are deleted afterwards."""
+    import pika
+
+    from loglane.wire import dead_letter_queue
+
+    name = f"loglane.test.acc.{uuid.uuid4().hex[:8]}"
+    yield name
+    conn = pika.BlockingConnection(pika.URLParameters(rabbitmq_url))
+    ch = conn.channel()
+    for q in (name, dead_letter_queue(name)):
+        ch.queue_delete(q)
+    conn.close()

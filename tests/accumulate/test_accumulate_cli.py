@@ -113,3 +113,18 @@ def test_demo_runs(tmp_path: Path) -> None:
     assert demo.run(out, workdir=str(tmp_path), files=5) == 0
     assert "accumulated 5 test logs" in out.getvalue()
     assert "failing tests" in out.getvalue()
+
+
+def test_results_read_a_store_made_before_dead_letters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    log = tmp_path / "x.log"
+    log.write_text("Test: a\nResult: PASS\n")
+    store = str(tmp_path / "r.db")
+    assert cli.main([str(log), "--store", store, "-q"]) == 0
+    with sqlite3.connect(store) as db:
+        db.execute("DROP TABLE acc_dead")
+    assert results_cli.main(["--store", store]) == 0
+    assert "dead letters: 0" in capsys.readouterr().out

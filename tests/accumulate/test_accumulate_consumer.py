@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import io
-import random
 import shutil
 import signal
-import sqlite3
 import subprocess
-import sys
-import time
-import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from accumulate_helpers import make_log, split_lines, truth
+from accumulate_helpers import truth, workload
+from broker_helpers import (
+    Msg,
+    committed,
+    consumers,
+    finish,
+    publish,
+    queue_depth,
+    start_consumer,
+    wait_for,
+)
 
 from loglane.accumulate.consumer import Consumer, ConsumerOptions
 from loglane.accumulate.store import Store
@@ -26,111 +30,10 @@ from loglane.wire import (
     HEADER_OFFSET,
     HEADER_REASON,
     HEADER_SOURCE,
-    QUEUE_ARGUMENTS,
     dead_letter_queue,
-    message_id,
 )
 
 pytestmark = pytest.mark.services
-
-Msg = tuple[bytes, dict[str, Any], str | None]
-
-
-def wait_for(cond: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-@pytest.fixture
-def queue(rabbitmq_url: str) -> Iterator[str]:
-    import pika
-
-    name = f"loglane.test.acc.{uuid.uuid4().hex[:8]}"
-    yield name
-    conn = pika.BlockingConnection(pika.URLParameters(rabbitmq_url))
-    ch = conn.channel()
-    for q in (name, dead_letter_queue(name)):
-        ch.queue_delete(q)
-    conn.close()
-
-
-def publish(url: str, queue: str, msgs: list[Msg]) -> None:
-    import pika
-
-    conn = pika.BlockingConnection(pika.URLParameters(url))
-    ch = conn.channel()
-    ch.queue_declare(queue, durable=True, arguments=dict(QUEUE_ARGUMENTS))
-    ch.confirm_delivery()
-    for body, headers, mid in msgs:
-        props = pika.BasicProperties(
-            headers=headers, message_id=mid, delivery_mode=2, timestamp=int(time.time())
-        )
-        ch.basic_publish("", queue, body, props)
-    conn.close()
-
-
-def queue_depth(url: str, queue: str) -> int:
-    import pika
-
-    conn = pika.BlockingConnection(pika.URLParameters(url))
-    n = int(conn.channel().queue_declare(queue, passive=True).method.message_count)
-    conn.close()
-    return n
-
-
-def consumers(url: str, queue: str) -> int:
-    import pika
-
-    conn = pika.BlockingConnection(pika.URLParameters(url))
-    n = int(conn.channel().queue_declare(queue, passive=True).method.consumer_count)
-    conn.close()
-    return n
-
-
-def workload(seed: int, files: int, tests: int, max_lines: int) -> tuple[list[str], list[Msg]]:
-    rng = random.Random(seed)
-    texts = [make_log(rng, tests) for _ in range(files)]
-    msgs: list[Msg] = []
-    for i, text in enumerate(texts):
-        src = f"/ci/host{i % 3}/run{i}.log"
-        for offset, chunk in split_lines(rng, text, max_lines):
-            headers = {HEADER_SOURCE: src, HEADER_OFFSET: offset, HEADER_KIND: "lines"}
-            msgs.append((chunk, headers, message_id(f"{src}:{i}", offset)))
-    rng.shuffle(msgs)  # as if many shippers interleaved
-    return texts, msgs
-
-
-def start_consumer(url: str, queue: str, store: str, *extra: str) -> subprocess.Popen[str]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "loglane",
-        "accumulate",
-        "--amqp",
-        url,
-        "--queue",
-        queue,
-        "--store",
-        store,
-        *extra,
-    ]
-    return subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-
-
-def committed(path: str) -> int:
-    try:
-        with sqlite3.connect(path, timeout=5) as db:
-            return int(db.execute("SELECT COUNT(*) FROM acc_messages").fetchone()[0])
-    except sqlite3.Error:
-        return 0
-
-
-def finish(proc: subprocess.Popen[str], timeout: float = 30) -> tuple[int, str]:
-    _, err = proc.communicate(timeout=timeout)
-    return proc.returncode, err
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
@@ -212,13 +115,13 @@ class _AckLoser(Consumer):
 
     lost = False
 
-    def _flush(self, channel: Any, batch: list[Any], last_tag: int) -> None:
+    def _flush(self, channel: Any, dead: Any, batch: list[Any], last_tag: int) -> None:
         if not self.lost and batch:
-            self.stats.new += self.store.add(batch)
+            self.stats.new += self.store.add([p.item for p in batch])
             self.lost = True
             channel.connection.close()  # the broker requeues the unacked batch
             return
-        super()._flush(channel, batch, last_tag)
+        super()._flush(channel, dead, batch, last_tag)
 
 
 def test_redelivered_after_commit_is_counted_once(

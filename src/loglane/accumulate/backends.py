@@ -14,7 +14,16 @@ from typing import Any, Protocol
 
 
 class StoreError(Exception):
-    """The store cannot be opened or written; the message says why, on one line."""
+    """The store cannot be opened or written; the message says why, on one line.
+
+    ``refused`` says the store turned down the data itself (a value out of its range, text
+    it cannot hold), not that it is unreachable or broken: only then does leaving the
+    offending message out help, and only then may a caller set a message aside.
+    """
+
+    def __init__(self, message: str, *, refused: bool = False) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 class Db(Protocol):
@@ -27,6 +36,12 @@ class Db(Protocol):
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
     def upsert(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
     def close(self) -> None: ...
+    def refuses(self, exc: BaseException) -> bool: ...
+    def has_table(self, name: str) -> bool: ...
+
+
+# Python-side refusals while binding values: an int past 64 bits, an unencodable string
+_BINDING = (OverflowError, ValueError)
 
 
 class Sqlite:
@@ -101,6 +116,14 @@ class Sqlite:
 
     upsert = executemany
 
+    def refuses(self, exc: BaseException) -> bool:
+        """The data's fault: too big, out of range, unencodable, a broken constraint."""
+        return isinstance(exc, (*_BINDING, sqlite3.DataError, sqlite3.IntegrityError))
+
+    def has_table(self, name: str) -> bool:
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        return bool(self.execute(sql, (name,)))
+
     def close(self) -> None:
         self.conn.close()
         if self._lock >= 0:
@@ -148,6 +171,21 @@ class Postgres:
     def upsert(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:  # rows -> one list per column, for unnest()
             self.conn.execute(self._sql(sql), [list(col) for col in zip(*rows, strict=True)])
+
+    def refuses(self, exc: BaseException) -> bool:
+        """The data's fault: SQLSTATE class 22 (data exception, which psycopg also raises
+        for NUL in text), 23 (integrity) or 54 (a program limit, such as an index row too
+        large); never a lost connection, a deadlock or a failing server."""
+        import psycopg
+
+        if isinstance(exc, (*_BINDING, psycopg.DataError, psycopg.IntegrityError)):
+            return True
+        state = getattr(exc, "sqlstate", None) or ""
+        return state[:2] in ("22", "23", "54")
+
+    def has_table(self, name: str) -> bool:
+        rows = self.execute("SELECT to_regclass(?) IS NOT NULL", (name,))
+        return bool(rows and rows[0][0])
 
     def close(self) -> None:
         self.conn.close()

@@ -7,12 +7,13 @@ import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from types import FrameType
 from typing import TextIO
 
-from loglane.accumulate.messages import from_file
-from loglane.accumulate.store import DEFAULT_STORE, Contribution, Store, StoreError
-from loglane.wire import DEFAULT_QUEUE
+from loglane.accumulate.messages import dead_key, from_file
+from loglane.accumulate.store import DEFAULT_STORE, Contribution, DeadLetter, Store, StoreError
+from loglane.wire import DEFAULT_QUEUE, dead_letter_queue
 
 FILES_PER_COMMIT = 200
 
@@ -74,10 +75,23 @@ def _walk(paths: Sequence[str]) -> Iterator[str]:
             yield path
 
 
-def accumulate_files(paths: Sequence[str], store: Store) -> tuple[int, int, int]:
-    """Add whole files to ``store``: (files, new files, lines). Raises OSError, StoreError."""
-    files = new = lines = 0
+@dataclass
+class FilesDone:
+    """What :func:`accumulate_files` did."""
+
+    files: int = 0
+    new: int = 0  # not seen before
+    lines: int = 0
+    not_understood: list[str] = field(default_factory=list)  # files where nothing was recognised
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (file, why) the store refused
+
+
+def accumulate_files(paths: Sequence[str], store: Store) -> FilesDone:
+    """Add whole files to ``store``. A file the store refuses is left out, counted in the
+    store as a dead letter and listed. Raises OSError, StoreError."""
+    done = FilesDone()
     batch: list[Contribution] = []
+    data_of: dict[str, bytes] = {}  # the bytes of the open batch, for a refused file's key
     skip = store.own_files()  # a store kept in the directory being read is not a test log
     for path in _walk(paths):
         if skip and os.path.realpath(path) in skip:
@@ -86,28 +100,61 @@ def accumulate_files(paths: Sequence[str], store: Store) -> tuple[int, int, int]
             data = fh.read()
             mtime = os.fstat(fh.fileno()).st_mtime
         item = from_file(os.path.abspath(path), data, mtime)
-        files += 1
-        lines += item.parsed.lines
+        done.files += 1
+        done.lines += item.parsed.lines
+        if item.parsed.lines and not item.parsed.recognised:
+            done.not_understood.append(item.source)
         batch.append(item)
+        data_of[item.message_id] = data
         if len(batch) >= FILES_PER_COMMIT:
-            new += store.add(batch)
-            batch = []
-    new += store.add(batch)
-    return files, new, lines
+            _commit(store, batch, data_of, done)
+            batch, data_of = [], {}
+    _commit(store, batch, data_of, done)
+    return done
+
+
+def _commit(
+    store: Store, batch: list[Contribution], data_of: dict[str, bytes], done: FilesDone
+) -> None:
+    new, refused = store.add_isolating(batch)
+    done.new += new
+    store.add_dead(
+        [
+            DeadLetter(dead_key(c.message_id, data_of[c.message_id]), "refused", why)
+            for c, why in refused
+        ]
+    )
+    done.refused += [(c.source, why) for c, why in refused]
 
 
 def _from_files(paths: Sequence[str], store: Store, out: TextIO | None) -> int:
     try:
-        files, new, lines = accumulate_files(paths, store)
+        done = accumulate_files(paths, store)
     except OSError as exc:
         print(f"loglane accumulate: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2
     except StoreError as exc:
         print(f"loglane accumulate: {exc}", file=sys.stderr)
         return 1
+    for name, why in done.refused[:10]:
+        print(f"loglane accumulate: left out {name}: {why}", file=sys.stderr)
     if out is not None:
-        seen = f" ({files - new} seen before)" if files != new else ""
-        print(f"accumulated {files} files{seen}, {lines} lines into {store.url}", file=out)
+        seen = f" ({done.files - done.new} seen before)" if done.files != done.new else ""
+        print(
+            f"accumulated {done.files} files{seen}, {done.lines} lines into {store.url}", file=out
+        )
+        if done.not_understood:
+            shown = ", ".join(done.not_understood[:3])
+            more = (
+                f" and {len(done.not_understood) - 3} more" if len(done.not_understood) > 3 else ""
+            )
+            print(
+                f"{len(done.not_understood)} files not understood (no test outcome or event "
+                f"recognised): {shown}{more}",
+                file=out,
+            )
+        if done.refused:
+            print(f"{len(done.refused)} files refused by the store, left out", file=out)
     return 0
 
 
@@ -145,9 +192,11 @@ def _from_queue(args: argparse.Namespace, store: Store) -> int:
             signal.signal(s, handler)
     st = consumer.stats
     if not args.quiet:
+        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(st.dead_kinds.items()))
+        dead = f" to {dead_letter_queue(args.queue)}: {kinds}" if st.dead else ""
         print(
-            f"loglane accumulate: {st.messages} messages ({st.new} new, {st.dead} dead-lettered),"
-            f" {st.lines} lines, {st.batches} commits",
+            f"loglane accumulate: {st.messages} messages ({st.new} new, {st.dead} dead-lettered"
+            f"{dead}), {st.lines} lines, {st.batches} commits",
             file=sys.stderr,
         )
     return 0

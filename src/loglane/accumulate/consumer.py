@@ -3,8 +3,10 @@
 Per batch of deliveries: parse each, commit all their contributions and ids in one store
 transaction, then ack the batch with one ``multiple=True`` ack. A crash before the ack means
 the broker redelivers and the store's id check drops what was already committed, so the
-effect is exactly once. A malformed message is published to the dead-letter queue (with a
-publisher confirm) before the ack that covers it, so it is neither lost nor blocking.
+effect is exactly once. A malformed message, and a message the store refuses (found by
+committing the batch again without it), is published to the dead-letter queue with the reason
+(with a publisher confirm) before the ack that covers it, so it is neither lost nor blocking,
+and the store counts it (``acc_dead``).
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ import os
 import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from loglane.accumulate.messages import Malformed, from_message
-from loglane.accumulate.store import Contribution, Store
+from loglane.accumulate.limits import clean
+from loglane.accumulate.messages import Malformed, dead_key, from_message
+from loglane.accumulate.store import Contribution, DeadLetter, Store
 from loglane.wire import HEADER_REASON, QUEUE_ARGUMENTS, dead_letter_queue
 
 
@@ -43,10 +47,20 @@ class ConsumerStats:
     messages: int = 0
     new: int = 0  # not seen before (the rest were redeliveries)
     lines: int = 0
-    dead: int = 0
+    dead: int = 0  # dead-lettered, of every kind
+    dead_kinds: Counter[str] = field(default_factory=Counter)  # malformed, refused, unparsable
     batches: int = 0
     reconnects: int = 0
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # the first 20
+
+
+@dataclass
+class _Pending:
+    """A delivery in the open batch: its contribution, and what a dead letter would need."""
+
+    item: Contribution
+    props: Any
+    body: bytes
 
 
 def check_url(url: str) -> Any:
@@ -131,6 +145,7 @@ class Consumer:
         self.stats = ConsumerStats()
         self._stopping = False
         self._declared = False  # the queue was declared once: later refusals are transient
+        self._letters: list[DeadLetter] = []  # dead-lettered in the open batch
         self._params = check_url(options.url)
         # shown by `rabbitmqctl list_connections client_properties` and the management UI
         self._params.client_properties = {
@@ -190,7 +205,8 @@ class Consumer:
         channel.basic_qos(prefetch_count=self.opts.prefetch)
         dead = conn.channel()
         dead.confirm_delivery()
-        batch: list[Contribution] = []
+        self._letters = []  # a batch cut short by a lost connection comes back whole
+        batch: list[_Pending] = []
         size = 0  # body bytes in the open batch
         last_tag = 0  # highest delivery tag received and not yet acked
         opened = 0.0  # when the open batch got its first message
@@ -210,7 +226,7 @@ class Consumer:
             full = len(batch) >= self.opts.batch or size >= self.opts.batch_bytes
             late = last_tag and now - opened >= self.opts.max_delay
             if last_tag and (full or late or method is None or self._stopping):
-                self._flush(channel, batch, last_tag)
+                self._flush(channel, dead, batch, last_tag)
                 batch, last_tag, size = [], 0, 0
             idle = self.opts.exit_when_idle
             if self._stopping or (idle is not None and now - idle_since >= idle and not last_tag):
@@ -219,22 +235,24 @@ class Consumer:
                 return True
         return False  # the generator ends when the broker cancels us: reconnect
 
-    def _take(self, dead: Any, props: Any, body: bytes, batch: list[Contribution]) -> None:
+    def _take(self, dead: Any, props: Any, body: bytes, batch: list[_Pending]) -> None:
         try:
             ts = float(props.timestamp) if props.timestamp else None
             item = from_message(body, props.headers, props.message_id, ts)
         except Malformed as exc:
-            self._dead_letter(dead, props, body, str(exc))
+            self._dead_letter(dead, props, body, str(exc), "malformed")
             return
         except Exception as exc:  # a parser bug must not turn one message into a crash loop
-            self._dead_letter(dead, props, body, f"cannot parse: {type(exc).__name__}: {exc}")
+            why = f"cannot parse: {type(exc).__name__}: {exc}"
+            self._dead_letter(dead, props, body, why, "unparsable")
             return
         self.stats.lines += item.parsed.lines
-        batch.append(item)
+        batch.append(_Pending(item, props, body))
 
-    def _dead_letter(self, dead: Any, props: Any, body: bytes, reason: str) -> None:
+    def _dead_letter(self, dead: Any, props: Any, body: bytes, reason: str, kind: str) -> None:
         import pika
 
+        reason = clean(reason)[:1000].replace("\n", " ")  # a header and a store row: one line
         headers = dict(props.headers or {})
         headers[HEADER_REASON] = reason
         out = pika.BasicProperties(
@@ -247,13 +265,24 @@ class Consumer:
         # confirmed before the ack that covers the original: the message always exists
         # somewhere (raises on a nack, so the original stays unacked and comes back)
         dead.basic_publish("", dead_letter_queue(self.opts.queue), body, out, mandatory=True)
+        self._letters.append(DeadLetter(dead_key(props.message_id, body), kind, reason))
         self.stats.dead += 1
+        self.stats.dead_kinds[kind] += 1
         if len(self.stats.reasons) < 20:
             self.stats.reasons.append(reason)
 
-    def _flush(self, channel: Any, batch: list[Contribution], last_tag: int) -> None:
+    def _flush(self, channel: Any, dead: Any, batch: list[_Pending], last_tag: int) -> None:
+        """Commit, dead-letter what the store refused, count the dead letters, then ack."""
         if batch:
-            self.stats.new += self.store.add(batch)
+            new, refused = self.store.add_isolating([p.item for p in batch])
+            self.stats.new += new
+            if refused:
+                by_item = {id(p.item): p for p in batch}
+                for item, why in refused:
+                    p = by_item[id(item)]
+                    self._dead_letter(dead, p.props, p.body, why, "refused")
+        self.store.add_dead(self._letters)
+        self._letters = []
         channel.basic_ack(delivery_tag=last_tag, multiple=True)
         self.stats.batches += 1
 

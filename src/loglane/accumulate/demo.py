@@ -64,7 +64,8 @@ def run(out: TextIO, *, workdir: str, files: int = 20) -> int:
     try:
         with Store(url) as store:
             started = time.perf_counter()
-            count, _new, lines = accumulate_files(paths, store)
+            done = accumulate_files(paths, store)
+            count, lines = done.files, done.lines
             took = time.perf_counter() - started
             summary = load(store)
     except (OSError, StoreError) as exc:

@@ -14,17 +14,19 @@ Forms recognised, line by line (a line is classified by the first form that matc
   messages, so they come out as *events* (start/result at a byte offset) and are paired here
   when both are in the same text, or later by the store when they are not.
 
-A whole file (``whole=True``) that is JUnit XML is parsed as XML instead. Everything else is
-an unrecognised line; odd cases (a result with no test, a test with no result, a result that
-is neither pass nor fail, broken XML) are counted as anomalies.
+A whole file (``whole=True``) whose root element is a JUnit one is parsed as XML instead
+(:mod:`.junit`). Everything else is an unrecognised line; odd cases (a result with no test, a
+test with no result, a result that is neither pass nor fail, broken or refused XML, a whole
+file in which nothing at all is recognised) are counted as anomalies.
 """
 
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from loglane.accumulate.junit import is_junit, parse_junit
 
 
 class Status(StrEnum):
@@ -109,9 +111,20 @@ def parse_text(text: str, *, whole: bool, source: str = "", base_offset: int = 0
     if not text:
         return parsed
     parsed.lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-    if whole and _looks_like_xml(text):
-        _parse_junit(text, parsed)
+    if whole:
+        if text.startswith(("<", "\ufeff", " ", "\t", "\r", "\n")) and is_junit(text):
+            _junit(text, parsed)
+        else:
+            _lines(text, parsed, whole, source, base_offset)
+        if not parsed.recognised and not parsed.anomalies and not text.isspace():
+            parsed.anomalies += 1  # a file not understood at all is said, not silently empty
         return parsed
+    _lines(text, parsed, whole, source, base_offset)
+    return parsed
+
+
+def _lines(text: str, parsed: Parsed, whole: bool, source: str, base_offset: int) -> None:
+    """The line forms: go, TAP, pytest, `Test:`/`Result:`."""
     taken = set()  # starts of lines that were go/TAP/pytest outcomes
     has_forms = text.startswith(("ok ", "not ok ")) or any(m in text for m in _FORM_MARKERS)
     if has_forms and _EVENTS.search(text) is None:
@@ -120,7 +133,7 @@ def parse_text(text: str, *, whole: bool, source: str = "", base_offset: int = 0
         for line in text.split("\n"):
             if "::" in line or "--- " in line or line.startswith(("ok ", "not ok ")):
                 _classify(line.rstrip("\r"), parsed)
-        return parsed
+        return
     for start in _candidate_lines(text) if has_forms else ():
         end = text.find("\n", start)
         if _classify(text[start : end if end >= 0 else len(text)].rstrip("\r"), parsed):
@@ -132,7 +145,6 @@ def parse_text(text: str, *, whole: bool, source: str = "", base_offset: int = 0
     parsed.recognised += len(events)
     if events:
         _pair(events, parsed, whole, source, base_offset + head, base_offset + tail)
-    return parsed
 
 
 def _events(text: str) -> tuple[list[tuple[str, str]], int, int]:
@@ -280,29 +292,13 @@ def _pair(
         parsed.anomalies += 1
 
 
-def _looks_like_xml(text: str) -> bool:
-    head = text.lstrip()[:2000]
-    return head.startswith("<") and ("<testsuite" in head or "<testcase" in head)
-
-
-def _parse_junit(text: str, parsed: Parsed) -> None:
-    try:
-        root = ET.fromstring(text)
-    except (ET.ParseError, ValueError, RecursionError):
-        parsed.anomalies += 1  # truncated or broken XML: all its lines stay unrecognised
+def _junit(text: str, parsed: Parsed) -> None:
+    cases = parse_junit(text)
+    if cases is None:
+        parsed.anomalies += 1  # broken, truncated or refused XML: its lines stay unrecognised
         return
-    for case in root.iter("testcase"):
-        name = case.get("name") or ""
-        if not name:
-            parsed.anomalies += 1
-            continue
-        cls = case.get("classname")
-        full = f"{cls}.{name}" if cls else name
-        tags = {child.tag for child in case}
-        if "failure" in tags or "error" in tags:
-            status = Status.FAIL
-        elif "skipped" in tags:
-            status = Status.SKIP
+    for name, word in cases:
+        if word:
+            _outcome(parsed, name, _STATUS[word])
         else:
-            status = Status.PASS
-        _outcome(parsed, full, status)
+            parsed.anomalies += 1  # a testcase without a name

@@ -76,6 +76,20 @@ def _table(rows: list[TestRow], limit: int | None) -> list[str]:
     return out
 
 
+_DEAD_KINDS = {
+    "malformed": "malformed",
+    "refused": "refused by the store",
+    "unparsable": "unparsable",
+}
+
+
+def _dead_line(s: Summary) -> str:
+    if not s.dead_letters:
+        return "dead letters: 0"
+    kinds = ", ".join(f"{n} {_DEAD_KINDS.get(k, k)}" for k, n in sorted(s.dead.items()))
+    return f"dead letters: {s.dead_letters} ({kinds}; the messages wait in the dead-letter queue)"
+
+
 def format_text(s: Summary, *, limit: int | None = LIST_LIMIT) -> str:
     j = s.to_json()["totals"]
     pct = 100.0 * s.failures / s.runs if s.runs else 0.0
@@ -85,7 +99,13 @@ def format_text(s: Summary, *, limit: int | None = LIST_LIMIT) -> str:
         f"sources: {j['sources']}  messages: {s.messages}  lines: {j['lines']}"
         f"  unrecognised lines: {j['unparsed_lines']}  anomalies: {j['anomalies']}"
         f"  open tests: {s.open_tests}",
+        _dead_line(s),
     ]
+    unknown = s.not_understood()
+    if unknown:
+        names = ", ".join(r.source for r in unknown[:3])
+        more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+        lines.append(f"not understood (nothing recognised): {len(unknown)}: {names}{more}")
     if not s.tests:
         lines.append("no test outcomes yet")
         return "\n".join(lines)

@@ -21,9 +21,19 @@ from itertools import repeat
 from typing import Any
 
 from loglane.accumulate.backends import Db, Postgres, Sqlite, StoreError, one_line
+from loglane.accumulate.limits import clean
 from loglane.accumulate.parsers import Parsed, Status
 
-__all__ = ["BUCKET", "DEFAULT_STORE", "FIRST", "LAST", "Contribution", "Store", "StoreError"]
+__all__ = [
+    "BUCKET",
+    "DEFAULT_STORE",
+    "FIRST",
+    "LAST",
+    "Contribution",
+    "DeadLetter",
+    "Store",
+    "StoreError",
+]
 
 DEFAULT_STORE = "sqlite:///./loglane-results.db"
 FIRST, LAST = 1, 2  # acc_events.edge bits: first / last event of its message
@@ -45,6 +55,16 @@ class Contribution:
     label: str = ""
 
 
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message (or file) set aside rather than counted: the store keeps how many and why,
+    while the message itself waits in the dead-letter queue."""
+
+    key: str  # a hash of the message's id and body: a redelivered dead letter counts once
+    kind: str  # "malformed", "refused" (by the store) or "unparsable" (a parser bug)
+    reason: str  # one line, inside the store's limits
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS acc_messages (
     message_id TEXT PRIMARY KEY, source TEXT NOT NULL, committed {real} NOT NULL);
@@ -63,7 +83,9 @@ CREATE TABLE IF NOT EXISTS acc_timeline (
 CREATE TABLE IF NOT EXISTS acc_events (
     source_key TEXT NOT NULL, pos {int} NOT NULL, source TEXT NOT NULL, label TEXT NOT NULL,
     edge {int} NOT NULL,
-    kind TEXT NOT NULL, value TEXT NOT NULL, seen {real} NOT NULL, PRIMARY KEY (source_key, pos))
+    kind TEXT NOT NULL, value TEXT NOT NULL, seen {real} NOT NULL, PRIMARY KEY (source_key, pos));
+CREATE TABLE IF NOT EXISTS acc_dead (
+    key TEXT PRIMARY KEY, kind TEXT NOT NULL, reason TEXT NOT NULL, committed {real} NOT NULL)
 """
 
 
@@ -74,6 +96,7 @@ _TYPES = {
     "sources": ("text", *["int8"] * 7, "float8", "float8"),
     "timeline": ("int8", "int8", "int8"),
     "events": ("text", "int8", "text", "text", "int8", "text", "text", "float8"),
+    "dead": ("text", "text", "text", "float8"),
 }
 
 
@@ -112,6 +135,7 @@ def _upserts(dialect: str) -> dict[str, str]:
         f"DO UPDATE SET {add('timeline', ('passes', 'failures'))}",
         "events": f"INSERT INTO acc_events {rows('events')} "
         "ON CONFLICT (source_key, pos) DO NOTHING",
+        "dead": f"INSERT INTO acc_dead {rows('dead')} ON CONFLICT (key) DO NOTHING",
     }
 
 
@@ -161,7 +185,7 @@ class Store:
                     self.db.execute(stmt)
             self.db.commit()
         except Exception as exc:
-            self.db.rollback()
+            self._rollback()
             raise StoreError(f"cannot create the store's tables: {one_line(exc)}") from None
 
     def close(self) -> None:
@@ -197,14 +221,63 @@ class Store:
                 self._known_pairs |= self._pending_pairs
                 return len(fresh)
             except Exception as exc:
-                self.db.rollback()
+                usable = self._rollback()
                 # concurrent PostgreSQL writers can deadlock on the shared counter rows;
                 # the transaction was rolled back whole, so doing it again is safe
-                if attempt < 4 and type(exc).__name__ in _RETRYABLE:
+                if usable and attempt < 4 and type(exc).__name__ in _RETRYABLE:
                     time.sleep(0.05 * (attempt + 1))
                     continue
-                raise StoreError(f"cannot write to the store: {one_line(exc)}") from None
+                refused = usable and self.db.refuses(exc)
+                raise StoreError(
+                    f"cannot write to the store: {one_line(exc)}", refused=refused
+                ) from None
         raise AssertionError("unreachable")
+
+    def add_isolating(
+        self, items: Sequence[Contribution]
+    ) -> tuple[int, list[tuple[Contribution, str]]]:
+        """Commit ``items``, leaving out each one the store refuses: (new, [(refused, why)]).
+
+        A refused batch is halved and each half committed again, down to single messages, so
+        k refusals in n messages cost about k·log2(n) extra transactions and every other
+        message is committed. A store that fails for any other reason (unreachable, disk
+        full) raises :class:`StoreError` as :meth:`add` does: no message is at fault then.
+        """
+        try:
+            return self.add(items), []
+        except StoreError as exc:
+            if not exc.refused:
+                raise
+            if len(items) == 1:
+                why = str(exc).removeprefix("cannot write to the store: ")
+                return 0, [(items[0], f"the store refused it: {why}")]
+        half = len(items) // 2
+        new_a, refused_a = self.add_isolating(items[:half])
+        new_b, refused_b = self.add_isolating(items[half:])
+        return new_a + new_b, refused_a + refused_b
+
+    def add_dead(self, letters: Sequence[DeadLetter]) -> None:
+        """Record dead letters (idempotent by key) in one transaction."""
+        if not letters:
+            return
+        now = time.time()
+        rows = sorted({(d.key, d.kind, clean(d.reason)[:500], now) for d in letters})
+        try:
+            self.db.begin()
+            self.db.upsert(self._sql["dead"], rows)
+            self.db.commit()
+        except Exception as exc:
+            self._rollback()
+            raise StoreError(f"cannot write to the store: {one_line(exc)}") from None
+
+    def _rollback(self) -> bool:
+        """Roll back after a failure; False when even that fails (the connection is gone),
+        which is then no refusal of the data: the store itself is unusable."""
+        try:
+            self.db.rollback()
+        except Exception:
+            return False
+        return True
 
     def _insert_ids(self, items: Sequence[Contribution]) -> list[Contribution]:
         now = time.time()
@@ -296,17 +369,21 @@ class Store:
             "timeline": "SELECT * FROM acc_timeline ORDER BY bucket",
             "events": "SELECT * FROM acc_events ORDER BY source_key, pos",
             "messages": "SELECT COUNT(*) FROM acc_messages",
+            "dead": "SELECT kind, COUNT(*) FROM acc_dead GROUP BY kind ORDER BY kind",
         }
         try:
             if self.db.dialect == "postgresql":
                 self.db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             else:
                 self.db.execute("BEGIN")
+            if not self.db.has_table("acc_dead"):  # a store from before dead letters
+                del tables["dead"]
             out = {name: self.db.execute(sql) for name, sql in tables.items()}
+            out.setdefault("dead", [])
             self.db.rollback()
             return out
         except Exception as exc:
-            self.db.rollback()
+            self._rollback()
             raise StoreError(f"cannot read the store: {one_line(exc)}") from None
 
 

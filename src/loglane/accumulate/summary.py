@@ -52,6 +52,20 @@ class Summary:
     timeline: dict[int, list[int]] = field(default_factory=dict)  # bucket -> [passes, failures]
     messages: int = 0
     open_tests: int = 0  # a `Test:` whose `Result:` has not arrived (yet)
+    #: messages (or files) set aside instead of counted, per kind: malformed, refused by the
+    #: store, unparsable; the messages themselves wait in the dead-letter queue
+    dead: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def dead_letters(self) -> int:
+        return sum(self.dead.values())
+
+    def not_understood(self) -> list[SourceRow]:
+        """Sources with lines in which nothing at all was recognised."""
+        return sorted(
+            (r for r in self.sources.values() if r.lines and not r.recognised),
+            key=lambda r: r.source,
+        )
 
     @property
     def runs(self) -> int:
@@ -102,6 +116,9 @@ class Summary:
                 "unparsed_lines": sum(s.lines - s.recognised for s in src),
                 "anomalies": sum(s.anomalies for s in src),
                 "open_tests": self.open_tests,
+                "sources_not_understood": len(self.not_understood()),
+                "dead_letters": self.dead_letters,
+                "dead_letters_by_kind": dict(sorted(self.dead.items())),
             },
             "tests": [
                 {**asdict(t), "sources": sorted(t.sources), "flaky": t.flaky}
@@ -119,6 +136,7 @@ class Summary:
 def load(store: Store) -> Summary:
     data = store.read()
     s = Summary(messages=int(data["messages"][0][0]))
+    s.dead = {str(kind): int(n) for kind, n in data["dead"]}
     for name, runs, passes, failures, skips, first, last in data["tests"]:
         s.tests[name] = TestRow(name, runs, passes, failures, skips, first, last)
     for name, source in data["test_sources"]:
