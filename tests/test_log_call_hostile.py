@@ -265,17 +265,29 @@ def test_the_writer_never_runs_a_callers_code() -> None:
                 on_writer.append("exc")
             return "watched error"
 
+    class WatchedEnum(enum.Enum):
+        A = 1
+
+        def __str__(self) -> str:
+            if writer.on_writer_thread():
+                on_writer.append("enum")
+            return "watched enum"
+
+        __format__ = enum.Enum.__format__
+
     lines: list[str] = []
     log = loglane.Logger("watch", None, stdout_level=None, stderr_level=None, json=True,
                          sinks=[loglane.CallableSink(lines.append)])
     log.info("%s %r", Watch(), Watch(), field=Watch(), nested={"a": [Watch(), (Watch(),)]})
+    log.info("%s", WatchedEnum.A, member=WatchedEnum.A)
     try:
         raise WatchedError() from WatchedError()
     except WatchedError:
         log.exception("failed", more={Watch()})
     log.close()
     assert on_writer == []
-    assert '"watched watched"' in lines[0] and "watched error" in lines[1]
+    assert '"watched watched"' in lines[0] and "watched enum" in lines[1]
+    assert "watched error" in lines[2]
 
 
 def test_a_hanging_str_stalls_only_its_caller(wait_until: Callable[..., None]) -> None:
